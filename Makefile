@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make dataset` (builds the default dataset) and `make test`.
+# Every target installs what it needs into .venv first; nothing else has to be installed by hand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+ARGS   ?=
+
+.PHONY: install dataset train export detect test test-slow lint format bench clean help
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## create .venv with every dependency (re-runs when pyproject.toml changes)
+
+dataset: install ## build shards + dataset card (default: built-in sources); ARGS="key=value ..."
+	$(BIN)/python -m impairments.build $(ARGS)
+
+train: install ## train a detector: ARGS="detector=audio_artifact ..."
+	$(BIN)/python train.py $(ARGS)
+
+export: install ## export a checkpoint: make export CKPT=path/to/best.ckpt
+	$(BIN)/python -m training.export checkpoint=$(CKPT) $(ARGS)
+
+detect: install ## run an export on media: ARGS="checkpoint=... input=... output=..."
+	$(BIN)/python detect.py $(ARGS)
+
+test: install ## the fast test suite (what CI runs)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+test-slow: install ## the slow end-to-end tests only
+	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+lint: install ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## throughput benchmarks against a decode floor: ARGS="--sources PATH"
+	$(BIN)/python -m benchmarks.build_throughput $(ARGS)
+
+clean: ## remove built data, exports and run outputs (keeps .venv)
+	rm -rf data exports outputs logs wandb .pytest_cache

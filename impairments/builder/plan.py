@@ -1,0 +1,168 @@
+"""The build plan: which segments of which items become which samples, in which shard.
+
+Computed before any decoding from probed durations only. Classes are assigned per split over the
+planned segments, cyclically after a seeded shuffle, so each split is balanced exactly (up to one
+sample) before rendering; the only imbalance that can appear later comes from segments that turn
+out silent with no substitute, or items that fail to decode, and the card counts both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from impairments.sources import SPLITS, SourceItem, unit_hash
+
+NONE_LABEL = "none"
+
+
+@dataclass(frozen=True)
+class PlannedSample:
+    key: str
+    offset_index: int  # segment index on the hop grid of the item
+    label: str
+    severity: int  # 0 for the clean class
+    seed: int
+
+
+@dataclass
+class PlannedItem:
+    item: SourceItem
+    split: str
+    duration_s: float
+    samples: list[PlannedSample] = field(default_factory=list)
+
+
+@dataclass
+class PlannedShard:
+    split: str
+    index: int
+    items: list[PlannedItem]
+
+    @property
+    def name(self) -> str:
+        return f"{self.split}-{self.index:06d}"
+
+    @property
+    def sample_count(self) -> int:
+        return sum(len(p.samples) for p in self.items)
+
+
+def segment_grid(duration_s: float, segment_s: float, hop_s: float) -> int:
+    """How many whole segments fit on the hop grid of an item this long."""
+    if duration_s < segment_s:
+        return 0
+    return int(math.floor((duration_s - segment_s) / hop_s + 1e-9)) + 1
+
+
+def pick_evenly(count: int, limit: int | None) -> list[int]:
+    """Up to ``limit`` grid indices spread over the whole item (a long file is not just its intro)."""
+    if limit is None or count <= limit:
+        return list(range(count))
+    return sorted({int(i) for i in np.linspace(0, count - 1, limit).round()})
+
+
+def derive_seed(master_seed: int, *parts: str | int) -> int:
+    return int(unit_hash("/".join(map(str, parts)), salt=str(master_seed)) * 2**63)
+
+
+def item_key(item_id: str) -> str:
+    return hashlib.sha256(item_id.encode()).hexdigest()[:16]
+
+
+def make_plan(
+    items: Sequence[tuple[SourceItem, str, float]],
+    labels: Sequence[str],
+    *,
+    seed: int,
+    segment_s: float,
+    hop_s: float,
+    max_segments_per_item: int | None,
+    samples_per_shard: int,
+) -> list[PlannedShard]:
+    """``items`` are (item, split, duration_s) for every usable item."""
+    if samples_per_shard <= 0:
+        raise ValueError("samples_per_shard must be positive")
+    shards: list[PlannedShard] = []
+    for split in SPLITS:
+        members = sorted(
+            (PlannedItem(item, s, d) for item, s, d in items if s == split),
+            key=lambda p: unit_hash(p.item.id, salt=f"order/{seed}"),
+        )
+        slots = [
+            (member, index)
+            for member in members
+            for index in pick_evenly(
+                segment_grid(member.duration_s, segment_s, hop_s), max_segments_per_item
+            )
+        ]
+        rng = np.random.default_rng(derive_seed(seed, "labels", split))
+        order = rng.permutation(len(slots))
+        start = int(rng.integers(len(labels)))
+        for rank, slot in enumerate(order):
+            member, index = slots[int(slot)]
+            label = labels[(start + rank) % len(labels)]
+            key = f"{item_key(member.item.id)}_{index:06d}"
+            severity = 0 if label == NONE_LABEL else int(rng.integers(1, 6))
+            member.samples.append(
+                PlannedSample(key, index, label, severity, derive_seed(seed, "sample", key))
+            )
+        for member in members:
+            member.samples.sort(key=lambda s: s.offset_index)
+        shards.extend(_pack(split, [m for m in members if m.samples], samples_per_shard))
+    return shards
+
+
+def _pack(split: str, members: list[PlannedItem], capacity: int) -> list[PlannedShard]:
+    """Fill shards in order; an item with more samples than a shard holds is split across shards."""
+    shards: list[PlannedShard] = []
+    current: list[PlannedItem] = []
+    room = capacity
+    for member in members:
+        pending = member.samples
+        while pending:
+            take, pending = pending[:room], pending[room:]
+            current.append(PlannedItem(member.item, member.split, member.duration_s, take))
+            room -= len(take)
+            if room == 0:
+                shards.append(PlannedShard(split, len(shards), current))
+                current, room = [], capacity
+    if current:
+        shards.append(PlannedShard(split, len(shards), current))
+    return shards
+
+
+def plan_digest(shards: Sequence[PlannedShard]) -> str:
+    """A hash of the whole plan: two builds with the same digest write the same samples."""
+    payload = [
+        {
+            "shard": shard.name,
+            "items": [
+                {"item": p.item.to_json(), "samples": [asdict(s) for s in p.samples]}
+                for p in shard.items
+            ],
+        }
+        for shard in shards
+    ]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def plan_to_json(shard: PlannedShard) -> dict[str, Any]:
+    return {
+        "split": shard.split,
+        "index": shard.index,
+        "items": [
+            {
+                "item": p.item.to_json(),
+                "duration_s": p.duration_s,
+                "samples": [asdict(s) for s in p.samples],
+            }
+            for p in shard.items
+        ],
+    }

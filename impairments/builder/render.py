@@ -1,0 +1,214 @@
+"""Render one planned shard: decode its items once, cut, impair, encode, write atomically.
+
+Runs in a worker process. Everything it needs arrives in its arguments (the shard's slice of the
+plan and the settings), so its output bytes depend on nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import webdataset as wds
+
+import impairments
+from impairments import media_io
+from impairments.builder.plan import PlannedItem, PlannedSample, PlannedShard
+from impairments.sources import load_audio
+
+# Shards must be byte-identical across builds: fixed tar metadata, no wall-clock times inside.
+_TAR_MTIME = 0.0
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    dataset: str
+    labels: tuple[str, ...]
+    sample_rate: int
+    channels: int
+    segment_s: float
+    hop_s: float
+    silence_dbfs: float
+    output_dir: str
+    impairment_ranges: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def segment_len(self) -> int:
+        return int(round(self.segment_s * self.sample_rate))
+
+    @property
+    def hop_len(self) -> int:
+        return int(round(self.hop_s * self.sample_rate))
+
+
+@dataclass
+class ShardResult:
+    name: str
+    split: str
+    path: str
+    count: int
+    per_class: dict[str, int]
+    per_severity: dict[str, int]
+    skipped_items: list[dict[str, str]]
+    skipped_segments: dict[str, int]
+    substituted: int
+    sha256: str
+    bytes: int
+    seconds: float
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write next to the target, fsync, rename: a reader never sees half a file."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def segment_levels_dbfs(audio: np.ndarray, segment_len: int, hop_len: int, count: int) -> np.ndarray:
+    """RMS level in dBFS of every grid segment, computed once per item from a cumulative sum."""
+    power = np.cumsum(np.concatenate([[0.0], np.mean(np.square(audio, dtype=np.float64), axis=0)]))
+    starts = np.arange(count) * hop_len
+    mean_power = (power[starts + segment_len] - power[starts]) / max(segment_len, 1)
+    return 10.0 * np.log10(np.maximum(mean_power, 1e-20))
+
+
+class _ShardWriter:
+    def __init__(self, settings: RenderSettings, shard: PlannedShard) -> None:
+        self.settings = settings
+        self.shard = shard
+        self.final = Path(settings.output_dir) / f"{shard.name}.tar"
+        self.temporary = self.final.with_name(self.final.name + ".tmp")
+        self.handle = open(self.temporary, "wb")  # noqa: SIM115 (closed in finish)
+        self.tar = wds.TarWriter(self.handle, user="", group="", mtime=_TAR_MTIME, encoder=False)
+        self.per_class: Counter[str] = Counter()
+        self.per_severity: Counter[str] = Counter()
+        self.skipped_items: list[dict[str, str]] = []
+        self.skipped_segments: Counter[str] = Counter()
+        self.substituted = 0
+
+    def finish(self) -> tuple[str, int]:
+        self.tar.close()
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.temporary, self.final)
+        digest = hashlib.sha256()
+        with open(self.final, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest(), self.final.stat().st_size
+
+
+def render_shard(shard: PlannedShard, settings: RenderSettings) -> ShardResult:
+    started = time.perf_counter()
+    writer = _ShardWriter(settings, shard)
+    for planned in shard.items:
+        try:
+            audio = load_audio(planned.item, settings.sample_rate, settings.channels)
+        except media_io.MediaError as error:
+            writer.skipped_items.append({"source": planned.item.describe(), "reason": error.reason})
+            writer.skipped_segments["source unreadable"] += len(planned.samples)
+            continue
+        _render_item(writer, planned, audio)
+    sha256, size = writer.finish()
+    result = ShardResult(
+        name=shard.name,
+        split=shard.split,
+        path=str(writer.final),
+        count=sum(writer.per_class.values()),
+        per_class=dict(sorted(writer.per_class.items())),
+        per_severity=dict(sorted(writer.per_severity.items())),
+        skipped_items=writer.skipped_items,
+        skipped_segments=dict(sorted(writer.skipped_segments.items())),
+        substituted=writer.substituted,
+        sha256=sha256,
+        bytes=size,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    stats = json.dumps(result.__dict__, indent=2, sort_keys=True).encode()
+    write_atomically(writer.final.with_name(f"{shard.name}.stats.json"), stats)
+    return result
+
+
+def _render_item(writer: _ShardWriter, planned: PlannedItem, audio: np.ndarray) -> None:
+    settings = writer.settings
+    seg, hop = settings.segment_len, settings.hop_len
+    available = 0 if audio.shape[1] < seg else (audio.shape[1] - seg) // hop + 1
+    levels = segment_levels_dbfs(audio, seg, hop, available)
+    usable = levels >= settings.silence_dbfs
+    taken = {s.offset_index for s in planned.samples}
+    for sample in planned.samples:
+        index = sample.offset_index
+        if index >= available or not usable[index]:
+            reason = "beyond decoded end" if index >= available else "silent"
+            index = _substitute(index, usable, taken)
+            if index is None:
+                writer.skipped_segments[reason] += 1
+                continue
+            taken.add(index)
+            writer.substituted += 1
+        clean = audio[:, index * hop : index * hop + seg]
+        writer.tar.write(_encode_sample(settings, planned, sample, index, clean, levels[index]))
+        writer.per_class[sample.label] += 1
+        writer.per_severity[f"{sample.label}/{sample.severity}"] += 1
+
+
+def _substitute(index: int, usable: np.ndarray, taken: set[int]) -> int | None:
+    """The nearest audible grid segment of the same item that no other sample uses."""
+    candidates = [i for i in np.flatnonzero(usable).tolist() if i not in taken]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda i: (abs(i - index), i))
+
+
+def _encode_sample(
+    settings: RenderSettings,
+    planned: PlannedItem,
+    sample: PlannedSample,
+    index: int,
+    clean: np.ndarray,
+    level_dbfs: float,
+) -> dict[str, Any]:
+    annotation = None
+    audio = clean
+    if sample.severity > 0:
+        overrides = settings.impairment_ranges.get(sample.label) or {}
+        impairment = impairments.get(sample.label, severity=sample.severity, **overrides)
+        audio, result = impairment(clean, sample_rate=settings.sample_rate, seed=sample.seed)
+        annotation = result.to_json()
+    key = sample.key if index == sample.offset_index else f"{sample.key}_sub{index:06d}"
+    meta = {
+        "dataset": settings.dataset,
+        "label": sample.label,
+        "label_index": settings.labels.index(sample.label),
+        "severity": sample.severity,
+        "impairment": annotation,
+        "source_id": planned.item.id,
+        "source": planned.item.describe(),
+        "licence": planned.item.licence,
+        "split": planned.split,
+        "offset_s": round(index * settings.hop_s, 6),
+        "duration_s": settings.segment_s,
+        "sample_rate": settings.sample_rate,
+        "channels": settings.channels,
+        "clean_level_dbfs": round(float(level_dbfs), 3),
+        "seed": sample.seed,
+        "substituted_for_offset_s": (
+            None if index == sample.offset_index else round(sample.offset_index * settings.hop_s, 6)
+        ),
+    }
+    return {
+        "__key__": key,
+        "flac": media_io.encode_audio(audio, settings.sample_rate),
+        "json": json.dumps(meta, sort_keys=True).encode(),
+    }

@@ -1,0 +1,214 @@
+"""Orchestrates a build: list sources, split, probe, plan, render shards in parallel, write the card."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from impairments import media_io
+from impairments.builder import card as cards
+from impairments.builder.plan import make_plan, plan_digest
+from impairments.builder.render import RenderSettings, ShardResult, render_shard
+from impairments.sources import SourceItem, assign_splits
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def worker_count(requested: int | None) -> int:
+    if requested is not None:
+        return max(0, int(requested))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parallel_map(
+    function: Callable[[T], R], jobs: Sequence[T], workers: int, progress: Callable[[R], None]
+) -> list[R]:
+    """Results in job order whatever the completion order; ``workers=0`` runs in this process."""
+    if workers == 0 or len(jobs) <= 1:
+        results = []
+        for job in jobs:
+            results.append(function(job))
+            progress(results[-1])
+        return results
+    ordered: list[R | None] = [None] * len(jobs)
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futures = {pool.submit(function, job): index for index, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            ordered[futures[future]] = result = future.result()
+            progress(result)
+    return ordered  # type: ignore[return-value]
+
+
+def probe_duration(item: SourceItem) -> tuple[float | None, str | None]:
+    """(duration in seconds, None) or (None, reason the item cannot be used)."""
+    if item.generator is not None:
+        return float(item.generator["duration_s"]), None
+    try:
+        info = media_io.probe(item.path or "")
+    except media_io.MediaError as error:
+        return None, error.reason
+    if not info.audio:
+        kinds = ", ".join(s.codec for s in info.video) or "none"
+        return None, f"no audio stream (video: {kinds})"
+    duration = info.audio[0].duration_s or info.duration_s
+    return (duration, None) if duration and duration > 0 else (None, "unknown or zero duration")
+
+
+def _probe(job: SourceItem) -> tuple[float | None, str | None]:
+    return probe_duration(job)
+
+
+def _render(job: tuple[Any, RenderSettings]) -> ShardResult:
+    return render_shard(*job)
+
+
+def list_items(cfg: DictConfig) -> tuple[list[SourceItem], list[dict[str, str]], str | None]:
+    spec: dict[str, Any] = OmegaConf.to_container(cfg.sources, resolve=True)  # type: ignore[assignment]
+    force_split = spec.pop("split", None)
+    source_class = get_class(spec.pop("_target_"))
+    items, problems = source_class(**spec).items()
+    return items, problems, force_split
+
+
+def build_dataset(cfg: DictConfig) -> dict[str, Any]:
+    """Build shards and card for ``cfg`` (the composed ``conf/build.yaml``); returns the card."""
+    started = time.perf_counter()
+    data = cfg.dataset
+    workers = worker_count(cfg.workers)
+    output_dir = Path(cfg.output_dir)
+    manifest_dir = Path(cfg.manifest_dir)
+
+    items, problems, force_split = list_items(cfg)
+    splits, split_method = assign_splits(items, cfg.splits, salt=str(cfg.seed), force=force_split)
+    log.info("%d source items (%s split); probing with %d workers", len(items), split_method, workers)
+    probes = parallel_map(_probe, items, workers, lambda _: None)
+
+    usable: list[tuple[SourceItem, str, float]] = []
+    manifest_rows: list[dict[str, Any]] = []
+    skipped_items = list(problems)
+    for item, (duration, reason) in zip(items, probes, strict=True):
+        if reason is None and duration is not None and duration < data.segment_s:
+            reason = f"too short: {duration:.3f} s < one {data.segment_s} s segment"
+        row = {**item.to_json(), "split": splits[item.id], "duration_s": duration}
+        if reason is None:
+            usable.append((item, splits[item.id], float(duration)))  # type: ignore[arg-type]
+        else:
+            skipped_items.append({"source": item.describe(), "reason": reason})
+            row["skipped"] = reason
+        manifest_rows.append(row)
+    if not usable:
+        raise media_io.MediaError(cfg.sources.get("path", "sources"), "no usable source items")
+
+    shards = make_plan(
+        usable,
+        list(data.labels),
+        seed=int(cfg.seed),
+        segment_s=float(data.segment_s),
+        hop_s=float(data.hop_s),
+        max_segments_per_item=data.max_segments_per_item,
+        samples_per_shard=int(data.samples_per_shard),
+    )
+    planned = sum(shard.sample_count for shard in shards)
+    settings = RenderSettings(
+        dataset=str(data.kind),
+        labels=tuple(data.labels),
+        sample_rate=int(data.sample_rate),
+        channels=int(data.channels),
+        segment_s=float(data.segment_s),
+        hop_s=float(data.hop_s),
+        silence_dbfs=float(data.silence_dbfs),
+        output_dir=str(output_dir),
+        impairment_ranges=OmegaConf.to_container(data.impairments, resolve=True) or {},  # type: ignore[arg-type]
+    )
+    _clear_previous_build(output_dir)
+    cards.write_jsonl(manifest_dir / f"{cfg.name}.sources.jsonl", manifest_rows)
+
+    log.info("rendering %d samples into %d shards in %s", planned, len(shards), output_dir)
+    bar = tqdm(total=planned, unit="sample", desc=f"build {cfg.name}", dynamic_ncols=True)
+    done = [0]
+
+    def advance(result: ShardResult) -> None:
+        done[0] += 1
+        bar.update(result.count + sum(result.skipped_segments.values()))
+        bar.set_postfix(shards=f"{done[0]}/{len(shards)}")
+
+    results = parallel_map(_render, [(s, settings) for s in shards], workers, advance)
+    bar.close()
+    for result in results:
+        skipped_items.extend(result.skipped_items)
+
+    card = cards.finalise(
+        {
+            "name": str(cfg.name),
+            "dataset": str(data.kind),
+            "classes": list(data.labels),
+            "sample_rate": settings.sample_rate,
+            "channels": settings.channels,
+            "segment_s": settings.segment_s,
+            "hop_s": settings.hop_s,
+            "seed": int(cfg.seed),
+            "plan_sha256": plan_digest(shards),
+            "sources": {
+                "type": str(cfg.sources._target_),
+                "items": len(items),
+                "usable_items": len(usable),
+                "split_method": split_method,
+                "items_per_split": {
+                    split: sum(1 for _, s, _ in usable if s == split) for split in ("train", "val", "test")
+                },
+                "manifest": cards.display_path(manifest_dir / f"{cfg.name}.sources.jsonl"),
+            },
+            "splits": cards.split_summary(results, list(data.labels)),
+            "skipped_items": skipped_items,
+            "config": OmegaConf.to_container(cfg, resolve=True),
+            "versions": cards.package_versions(),
+            "git_commit": cards.git_commit(),
+        }
+    )
+    card_path = manifest_dir / f"{cfg.name}.card.json"
+    cards.write_json(card_path, card)
+    seconds = time.perf_counter() - started
+    samples = sum(r.count for r in results)
+    cards.write_json(
+        manifest_dir / f"{cfg.name}.build.json",
+        {"card": cards.display_path(card_path), "seconds": round(seconds, 2), "workers": workers,
+         "samples": samples, "samples_per_s": round(samples / max(seconds, 1e-9), 1),
+         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+    )
+    _print_summary(card, card_path, seconds)
+    return card
+
+
+def _clear_previous_build(output_dir: Path) -> None:
+    """Shards of an earlier, differently sized build must not linger next to the new ones."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.tar", "*.tar.tmp", "*.stats.json", "*.stats.json.tmp"):
+        for stale in output_dir.glob(pattern):
+            stale.unlink()
+
+
+def _print_summary(card: dict[str, Any], card_path: Path, seconds: float) -> None:
+    lines = [f"dataset {card['name']} -> {card_path} ({seconds:.1f} s)"]
+    for split, summary in card["splits"].items():
+        classes = ", ".join(f"{k} {v}" for k, v in summary["per_class"].items())
+        lines.append(f"  {split:5s} {summary['count']:6d} samples in {len(summary['shards'])} "
+                     f"shards ({classes})")
+    if card["skipped_items"]:
+        lines.append(f"  skipped {len(card['skipped_items'])} source items (reasons in the card):")
+        lines += [f"    {s['source']}: {s['reason']}" for s in _first(card["skipped_items"], 10)]
+    print("\n".join(lines))
+
+
+def _first(rows: Iterable[T], count: int) -> list[T]:
+    return [row for _, row in zip(range(count), rows, strict=False)]

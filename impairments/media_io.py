@@ -1,0 +1,444 @@
+"""Reading, probing and writing media, with one error type for every way a file can be bad.
+
+Decoding runs in-process through PyAV (libav bundled in the wheel): no system ffmpeg, no
+subprocess per file, and errors arrive as exceptions we can turn into one clear message. The
+ffmpeg *binary* (PATH first, else the one imageio-ffmpeg bundles) is only for jobs that need the
+command line, such as bitstream filters.
+
+Paths are handed to libav as ``file:<absolute path>`` so names with colons, a leading dash, quotes,
+spaces or unicode are never parsed as protocols or options.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile
+
+AUDIO_EXTENSIONS = frozenset(
+    ".wav .wave .flac .ogg .oga .opus .mp3 .m4a .aac .wma .aif .aiff .aifc .caf .mka .ac3 .eac3 "
+    ".amr .mp2".split()
+)
+VIDEO_EXTENSIONS = frozenset(
+    ".mp4 .m4v .mkv .mov .webm .avi .mpg .mpeg .ts .mts .m2ts .mxf .flv .wmv .3gp .ogv".split()
+)
+MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
+
+# A decode that stops this far short of the duration the container declares is a truncated file.
+_TRUNCATION_TOLERANCE_S = 0.5
+_TRUNCATION_TOLERANCE_RATIO = 0.05
+
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
+
+
+class MediaError(Exception):
+    """A media file cannot be used; ``str()`` is ``"<path>: <reason>"``, fit for a one-line report."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class AudioStreamInfo:
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class VideoStreamInfo:
+    index: int
+    codec: str
+    width: int
+    height: int
+    fps: float | None
+    frame_count: int | None
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: str
+    format_name: str
+    size_bytes: int
+    duration_s: float | None
+    audio: list[AudioStreamInfo] = field(default_factory=list)
+    video: list[VideoStreamInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VideoClip:
+    """Decoded frames ``(T, H, W, 3)`` uint8 RGB and their presentation times in seconds."""
+
+    frames: np.ndarray
+    timestamps: np.ndarray
+    fps: float | None
+
+
+def is_media_file(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in MEDIA_EXTENSIONS
+
+
+def iter_media_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Every media file under ``folder``, recursively, in a stable (sorted) order.
+
+    Hidden files and folders (``.git``, macOS ``._`` forks) are skipped: they are never catalogue
+    content and the ``._`` forks would only add noise to the skipped-items report.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise MediaError(root, "not a folder")
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and is_media_file(name):
+                yield Path(dirpath) / name
+
+
+def ffmpeg_binary() -> str:
+    """The ffmpeg executable: the one on PATH, else the binary imageio-ffmpeg ships."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(args: Sequence[str], what: str) -> None:
+    """Run ffmpeg quietly; a failure becomes a MediaError carrying ffmpeg's last words."""
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = (result.stderr or "").strip().splitlines()[-3:]
+        raise MediaError(what, f"ffmpeg failed ({result.returncode}): {' | '.join(tail)}")
+
+
+def _libav_url(path: Path) -> str:
+    return f"file:{path.resolve()}"
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise MediaError(path, "file does not exist")
+    if not path.is_file():
+        raise MediaError(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise MediaError(path, "empty file (0 bytes)")
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    _check_file(path)
+    try:
+        return av.open(_libav_url(path), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as error:
+        raise MediaError(path, f"not a readable media file ({_describe(error)})") from None
+
+
+def _describe(error: BaseException) -> str:
+    text = getattr(error, "strerror", None) or str(error)
+    return text.split(": '")[0].strip() or type(error).__name__
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Container and stream facts without decoding."""
+    path = Path(path)
+    with _open(path) as container:
+        audio = [
+            AudioStreamInfo(
+                index=stream.index,
+                codec=stream.codec_context.name,
+                sample_rate=int(stream.codec_context.sample_rate or 0),
+                channels=int(stream.codec_context.channels or 0),
+                duration_s=_seconds(stream.duration, stream.time_base),
+            )
+            for stream in container.streams.audio
+        ]
+        video = [
+            VideoStreamInfo(
+                index=stream.index,
+                codec=stream.codec_context.name,
+                width=int(stream.codec_context.width or 0),
+                height=int(stream.codec_context.height or 0),
+                fps=float(stream.average_rate) if stream.average_rate else None,
+                frame_count=int(stream.frames) or None,
+                duration_s=_seconds(stream.duration, stream.time_base),
+            )
+            for stream in container.streams.video
+        ]
+        duration = container.duration / 1_000_000 if container.duration else None
+        return MediaInfo(
+            path=str(path),
+            format_name=container.format.name,
+            size_bytes=path.stat().st_size,
+            duration_s=duration,
+            audio=audio,
+            video=video,
+        )
+
+
+def read_audio(
+    path: str | os.PathLike[str],
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+) -> np.ndarray:
+    """Decode the first audio track to float32 ``(channels, n)``.
+
+    ``sample_rate``/``channels`` of None keep the source's; ``channels=1`` is a proper downmix
+    (libswresample's matrix, so a 5.1 centre channel counts). Raises :class:`MediaError` for
+    missing, empty, non-media, audio-less, truncated, undecodable or NaN-filled input.
+    """
+    path = Path(path)
+    if start_s < 0 or (duration_s is not None and duration_s <= 0):
+        raise ValueError(f"start_s must be >= 0 and duration_s > 0, got {start_s}, {duration_s}")
+    with _open(path) as container:
+        if not container.streams.audio:
+            kinds = ", ".join(s.type for s in container.streams) or "none"
+            raise MediaError(path, f"no audio stream (streams: {kinds})")
+        stream = container.streams.audio[0]
+        source_rate = int(stream.codec_context.sample_rate or 0)
+        source_channels = int(stream.codec_context.channels or 0)
+        if source_rate <= 0 or source_channels <= 0:
+            raise MediaError(path, "audio stream has no sample rate or channel layout")
+        rate = int(sample_rate or source_rate)
+        n_channels = int(channels or source_channels)
+        layout = _LAYOUTS.get(n_channels)
+        if layout is None:
+            raise ValueError(f"unsupported channel count {n_channels}; use one of {sorted(_LAYOUTS)}")
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        if start_s > 0:
+            container.seek(int(start_s * 1_000_000), any_frame=False)
+        chunks, first_time = _decode_chunks(path, container, stream, resampler)
+        declared = _declared_duration(container, stream)
+
+    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_channels, 0), np.float32)
+    if audio.shape[1] == 0:
+        raise MediaError(path, "audio stream decodes to no samples")
+    if start_s > 0:  # seeking lands on a packet boundary at or before the requested time
+        skip = int(round(max(0.0, start_s - (first_time or 0.0)) * rate))
+        audio = audio[:, skip:]
+    elif declared is not None and start_s == 0:
+        decoded = audio.shape[1] / rate
+        shortfall = declared - decoded
+        if shortfall > max(_TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_RATIO * declared):
+            raise MediaError(
+                path, f"truncated: decoded {decoded:.2f} s of the {declared:.2f} s it declares"
+            )
+    if duration_s is not None:
+        audio = audio[:, : int(round(duration_s * rate))]
+    if not np.isfinite(audio).all():
+        raise MediaError(path, "audio contains NaN or infinite samples")
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _decode_chunks(
+    path: Path,
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    resampler: av.AudioResampler,
+) -> tuple[list[np.ndarray], float | None]:
+    chunks: list[np.ndarray] = []
+    first_time: float | None = None
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                if first_time is None and frame.time is not None:
+                    first_time = float(frame.time)
+                chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
+        chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+    except av.error.FFmpegError as error:
+        at = sum(c.shape[1] for c in chunks) / max(1, resampler.rate or 1)
+        raise MediaError(path, f"corrupt audio at {at:.2f} s ({_describe(error)})") from None
+    return chunks, first_time
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float | None:
+    seconds = _seconds(stream.duration, stream.time_base)
+    if seconds is None and container.duration:
+        seconds = container.duration / 1_000_000
+    return seconds if seconds and math.isfinite(seconds) else None
+
+
+def iter_video_frames(
+    path: str | os.PathLike[str],
+    size: tuple[int, int] | None = None,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield ``(timestamp_s, RGB uint8 frame)`` in presentation order; ``size`` is (width, height)."""
+    path = Path(path)
+    end = None if duration_s is None else start_s + duration_s
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(path, "no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if start_s > 0:
+            container.seek(int(start_s * 1_000_000), any_frame=False)
+        width, height = size if size else (None, None)
+        try:
+            for frame in container.decode(stream):
+                time = float(frame.time) if frame.time is not None else math.nan
+                if time < start_s - 1e-6:
+                    continue
+                if end is not None and time >= end - 1e-6:
+                    break
+                yield time, frame.to_ndarray(format="rgb24", width=width, height=height)
+        except av.error.FFmpegError as error:
+            raise MediaError(path, f"corrupt video ({_describe(error)})") from None
+
+
+def read_video_frames(
+    path: str | os.PathLike[str],
+    fps: float | None = None,
+    size: tuple[int, int] | None = None,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+    max_frames: int | None = None,
+) -> VideoClip:
+    """Decode frames with their timestamps; ``fps`` resamples to a fixed grid by nearest frame."""
+    path = Path(path)
+    info = probe(path)
+    source_fps = info.video[0].fps if info.video else None
+    times: list[float] = []
+    frames: list[np.ndarray] = []
+    for time, frame in iter_video_frames(path, size, start_s, duration_s):
+        times.append(time)
+        frames.append(frame)
+        if max_frames is not None and fps is None and len(frames) >= max_frames:
+            break
+    if not frames:
+        raise MediaError(path, "video stream decodes to no frames")
+    stamps = np.asarray(times, dtype=np.float64)
+    stack = np.stack(frames)
+    if fps is None:
+        return VideoClip(stack, stamps, source_fps)
+    grid = stamps[0] + np.arange(0.0, stamps[-1] - stamps[0] + 1e-9, 1.0 / fps)
+    if max_frames is not None:
+        grid = grid[:max_frames]
+    nearest = np.clip(np.searchsorted(stamps, grid, side="left"), 0, len(stamps) - 1)
+    previous = np.clip(nearest - 1, 0, len(stamps) - 1)
+    use_previous = np.abs(stamps[previous] - grid) <= np.abs(stamps[nearest] - grid)
+    index = np.where(use_previous, previous, nearest)
+    return VideoClip(stack[index], grid, float(fps))
+
+
+def encode_audio(samples: np.ndarray, sample_rate: int, format: str = "FLAC") -> bytes:
+    """Lossless in-memory encoding (FLAC 16-bit by default) of ``(channels, n)`` or ``(n,)``."""
+    data = np.asarray(samples, dtype=np.float32)
+    data = data.T if data.ndim == 2 else data
+    buffer = io.BytesIO()
+    subtype = "PCM_16" if format.upper() in {"FLAC", "WAV"} else None
+    soundfile.write(buffer, np.clip(data, -1.0, 1.0), sample_rate, format=format, subtype=subtype)
+    return buffer.getvalue()
+
+
+def decode_audio_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """Inverse of :func:`encode_audio`: ``((channels, n) float32, sample_rate)``."""
+    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(samples.T), int(rate)
+
+
+def write_audio(
+    path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, bitrate: int = 128_000
+) -> Path:
+    """Write audio in the format the suffix names: wav/flac losslessly, others through libav."""
+    path = Path(path)
+    data = np.atleast_2d(np.asarray(samples, dtype=np.float32))
+    suffix = path.suffix.lower()
+    if suffix in {".wav", ".flac"}:
+        subtype = "FLOAT" if suffix == ".wav" else "PCM_24"
+        soundfile.write(path, data.T, sample_rate, subtype=subtype)
+        return path
+    codec = {".mp3": "libmp3lame", ".m4a": "aac", ".aac": "aac", ".ogg": "libopus",
+             ".opus": "libopus", ".mka": "flac"}.get(suffix)
+    if codec is None:
+        raise ValueError(f"write_audio: no encoder chosen for {suffix!r}")
+    layout = _LAYOUTS[data.shape[0]]
+    with av.open(str(path), mode="w") as container:
+        rate = 48_000 if codec == "libopus" else sample_rate
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        if codec != "flac":
+            stream.bit_rate = bitrate
+        _encode_audio_stream(container, stream, data, sample_rate)
+    return path
+
+
+def _encode_audio_stream(
+    container: av.container.OutputContainer,
+    stream: av.audio.stream.AudioStream,
+    data: np.ndarray,
+    sample_rate: int,
+) -> None:
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(data), format="fltp", layout=_LAYOUTS[data.shape[0]]
+    )
+    frame.sample_rate = sample_rate
+    frame.pts = 0
+    for packet in stream.encode(frame):
+        container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+def write_video(
+    path: str | os.PathLike[str],
+    frames: np.ndarray,
+    fps: float,
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
+    crf: int = 18,
+    codec: str = "libx264",
+) -> Path:
+    """Encode RGB uint8 ``(T, H, W, 3)`` frames (H.264, yuv420p) with optional AAC audio."""
+    path = Path(path)
+    frames = np.asarray(frames, dtype=np.uint8)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"write_video: frames must be (T, H, W, 3) uint8, got {frames.shape}")
+    if frames.shape[1] % 2 or frames.shape[2] % 2:
+        raise ValueError("write_video: yuv420p needs even width and height")
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        video.width, video.height = int(frames.shape[2]), int(frames.shape[1])
+        video.pix_fmt = "yuv420p"
+        video.options = {"crf": str(crf)} if codec == "libx264" else {}
+        audio_stream = None
+        if audio is not None:
+            if not sample_rate:
+                raise ValueError("write_video: audio needs sample_rate")
+            data = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+            audio_stream = container.add_stream("aac", rate=sample_rate, layout=_LAYOUTS[len(data)])
+        for index, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = index
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+        if audio_stream is not None:
+            _encode_audio_stream(container, audio_stream, data, int(sample_rate))
+    return path
