@@ -1,4 +1,4 @@
-"""The contract every impairment follows: draw parameters, record them, apply only what was recorded.
+"""The contract of every impairment: draw parameters, record them, apply only what was recorded.
 
 Why two steps: the recorded parameters are the training labels. An impairment that re-drew a value
 while applying it would write one thing into the annotation and do another to the media. Drawing
@@ -96,7 +96,9 @@ class Impairment:
         if severity not in SEVERITIES:
             raise ValueError(f"{self.name}: severity must be one of {SEVERITIES}, got {severity!r}")
         self.severity = int(severity)
-        ranges = {key: tuple(map(float, value)) for key, value in self.severity_ranges[severity].items()}
+        ranges = {
+            key: tuple(map(float, value)) for key, value in self.severity_ranges[severity].items()
+        }
         for key, value in overrides.items():
             if key not in ranges:
                 raise ValueError(
@@ -122,7 +124,11 @@ class Impairment:
         raise NotImplementedError
 
     def apply(
-        self, samples: np.ndarray, sample_rate: int, params: dict[str, Any], rng: np.random.Generator
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        params: dict[str, Any],
+        rng: np.random.Generator,
     ) -> tuple[np.ndarray, Annotation]:
         """Apply drawn ``params`` to ``(channels, n)`` float32 audio.
 
@@ -135,7 +141,9 @@ class Impairment:
         self, samples: np.ndarray, *, sample_rate: int, seed: int | np.random.Generator
     ) -> tuple[np.ndarray, Annotation]:
         if not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
-            raise ValueError(f"{self.name}: sample_rate must be a positive int, got {sample_rate!r}")
+            raise ValueError(
+                f"{self.name}: sample_rate must be a positive int, got {sample_rate!r}"
+            )
         audio, was_mono = as_channels_first(samples, self.name)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         params = self.draw(rng, audio.shape[1], int(sample_rate))

@@ -26,11 +26,47 @@ import numpy as np
 import soundfile
 
 AUDIO_EXTENSIONS = frozenset(
-    ".wav .wave .flac .ogg .oga .opus .mp3 .m4a .aac .wma .aif .aiff .aifc .caf .mka .ac3 .eac3 "
-    ".amr .mp2".split()
+    {
+        ".wav",
+        ".wave",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".wma",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".caf",
+        ".mka",
+        ".ac3",
+        ".eac3",
+        ".amr",
+        ".mp2",
+    }
 )
 VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .m4v .mkv .mov .webm .avi .mpg .mpeg .ts .mts .m2ts .mxf .flv .wmv .3gp .ogv".split()
+    {
+        ".mp4",
+        ".m4v",
+        ".mkv",
+        ".mov",
+        ".webm",
+        ".avi",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".mxf",
+        ".flv",
+        ".wmv",
+        ".3gp",
+        ".ogv",
+    }
 )
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 
@@ -42,7 +78,7 @@ _LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: 
 
 
 class MediaError(Exception):
-    """A media file cannot be used; ``str()`` is ``"<path>: <reason>"``, fit for a one-line report."""
+    """A media file cannot be used; ``str()`` is ``"<path>: <reason>"``, a one-line report."""
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = str(path)
@@ -226,7 +262,9 @@ def read_audio(
         n_channels = int(channels or source_channels)
         layout = _LAYOUTS.get(n_channels)
         if layout is None:
-            raise ValueError(f"unsupported channel count {n_channels}; use one of {sorted(_LAYOUTS)}")
+            raise ValueError(
+                f"unsupported channel count {n_channels}; use one of {sorted(_LAYOUTS)}"
+            )
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         if start_s > 0:
             container.seek(int(start_s * 1_000_000), any_frame=False)
@@ -289,7 +327,7 @@ def iter_video_frames(
     start_s: float = 0.0,
     duration_s: float | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
-    """Yield ``(timestamp_s, RGB uint8 frame)`` in presentation order; ``size`` is (width, height)."""
+    """Yield ``(timestamp_s, RGB uint8 frame)`` in presentation order; ``size`` is (w, h)."""
     path = Path(path)
     end = None if duration_s is None else start_s + duration_s
     with _open(path) as container:
@@ -374,8 +412,14 @@ def write_audio(
         subtype = "FLOAT" if suffix == ".wav" else "PCM_24"
         soundfile.write(path, data.T, sample_rate, subtype=subtype)
         return path
-    codec = {".mp3": "libmp3lame", ".m4a": "aac", ".aac": "aac", ".ogg": "libopus",
-             ".opus": "libopus", ".mka": "flac"}.get(suffix)
+    codec = {
+        ".mp3": "libmp3lame",
+        ".m4a": "aac",
+        ".aac": "aac",
+        ".ogg": "libopus",
+        ".opus": "libopus",
+        ".mka": "flac",
+    }.get(suffix)
     if codec is None:
         raise ValueError(f"write_audio: no encoder chosen for {suffix!r}")
     layout = _LAYOUTS[data.shape[0]]

@@ -1,4 +1,4 @@
-"""Name -> impairment class. A plain dict filled by a decorator: explicit, greppable, no metaclass."""
+"""Name -> class: a plain dict filled by a decorator (explicit, greppable, no metaclass)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Media I/O: every common container decodes to the asked layout; every bad file gets one clear error."""
+"""Media I/O: common containers decode to the asked layout; every bad file gets one clear error."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_video_frames_timestamps_and_audio_track(tmp_path: Path, stereo: np.ndar
 
 
 @pytest.mark.parametrize(
-    "name", ["-leading dash.wav", "with space's \"quotes\".flac", "ünïcødé ☃.wav", "a:colon.wav"]
+    "name", ["-leading dash.wav", 'with space\'s "quotes".flac', "ünïcødé ☃.wav", "a:colon.wav"]
 )
 def test_awkward_file_names(tmp_path: Path, stereo: np.ndarray, name: str) -> None:
     path = media_io.write_audio(tmp_path / name, stereo, RATE)

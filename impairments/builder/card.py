@@ -19,8 +19,17 @@ from typing import Any
 from impairments.builder.render import ShardResult, write_atomically
 from impairments.sources import SPLITS
 
-_VERSIONED = ("numpy", "scipy", "soundfile", "av", "pedalboard", "audiomentations", "webdataset",
-              "hydra-core", "synthdefects")
+_VERSIONED = (
+    "numpy",
+    "scipy",
+    "soundfile",
+    "av",
+    "pedalboard",
+    "audiomentations",
+    "webdataset",
+    "hydra-core",
+    "synthdefects",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -36,7 +45,10 @@ def package_versions() -> dict[str, str]:
 def git_commit() -> str | None:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=Path(__file__).resolve().parent,
         )
     except (OSError, subprocess.CalledProcessError):
@@ -71,8 +83,12 @@ def split_summary(results: Sequence[ShardResult], labels: Sequence[str]) -> dict
             "skipped_segments": dict(sorted(skipped_segments.items())),
             "substituted_segments": sum(r.substituted for r in mine),
             "shards": [
-                {"path": display_path(r.path), "sha256": r.sha256, "count": r.count,
-                 "bytes": r.bytes}
+                {
+                    "path": display_path(r.path),
+                    "sha256": r.sha256,
+                    "count": r.count,
+                    "bytes": r.bytes,
+                }
                 for r in mine
             ],
         }

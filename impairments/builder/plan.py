@@ -62,7 +62,7 @@ def segment_grid(duration_s: float, segment_s: float, hop_s: float) -> int:
 
 
 def pick_evenly(count: int, limit: int | None) -> list[int]:
-    """Up to ``limit`` grid indices spread over the whole item (a long file is not just its intro)."""
+    """Up to ``limit`` grid indices spread over the whole item, not bunched at its start."""
     if limit is None or count <= limit:
         return list(range(count))
     return sorted({int(i) for i in np.linspace(0, count - 1, limit).round()})

@@ -74,7 +74,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def segment_levels_dbfs(audio: np.ndarray, segment_len: int, hop_len: int, count: int) -> np.ndarray:
+def segment_levels_dbfs(
+    audio: np.ndarray, segment_len: int, hop_len: int, count: int
+) -> np.ndarray:
     """RMS level in dBFS of every grid segment, computed once per item from a cumulative sum."""
     power = np.cumsum(np.concatenate([[0.0], np.mean(np.square(audio, dtype=np.float64), axis=0)]))
     starts = np.arange(count) * hop_len

@@ -1,4 +1,4 @@
-"""Orchestrates a build: list sources, split, probe, plan, render shards in parallel, write the card."""
+"""A build: list sources, split, probe, plan, render shards in parallel, write a card."""
 
 from __future__ import annotations
 
@@ -91,7 +91,9 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
 
     items, problems, force_split = list_items(cfg)
     splits, split_method = assign_splits(items, cfg.splits, salt=str(cfg.seed), force=force_split)
-    log.info("%d source items (%s split); probing with %d workers", len(items), split_method, workers)
+    log.info(
+        "%d source items (%s split); probing with %d workers", len(items), split_method, workers
+    )
     probes = parallel_map(_probe, items, workers, lambda _: None)
 
     usable: list[tuple[SourceItem, str, float]] = []
@@ -165,7 +167,8 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
                 "usable_items": len(usable),
                 "split_method": split_method,
                 "items_per_split": {
-                    split: sum(1 for _, s, _ in usable if s == split) for split in ("train", "val", "test")
+                    split: sum(1 for _, s, _ in usable if s == split)
+                    for split in ("train", "val", "test")
                 },
                 "manifest": cards.display_path(manifest_dir / f"{cfg.name}.sources.jsonl"),
             },
@@ -182,9 +185,14 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
     samples = sum(r.count for r in results)
     cards.write_json(
         manifest_dir / f"{cfg.name}.build.json",
-        {"card": cards.display_path(card_path), "seconds": round(seconds, 2), "workers": workers,
-         "samples": samples, "samples_per_s": round(samples / max(seconds, 1e-9), 1),
-         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+        {
+            "card": cards.display_path(card_path),
+            "seconds": round(seconds, 2),
+            "workers": workers,
+            "samples": samples,
+            "samples_per_s": round(samples / max(seconds, 1e-9), 1),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
     )
     _print_summary(card, card_path, seconds)
     return card
@@ -202,8 +210,10 @@ def _print_summary(card: dict[str, Any], card_path: Path, seconds: float) -> Non
     lines = [f"dataset {card['name']} -> {card_path} ({seconds:.1f} s)"]
     for split, summary in card["splits"].items():
         classes = ", ".join(f"{k} {v}" for k, v in summary["per_class"].items())
-        lines.append(f"  {split:5s} {summary['count']:6d} samples in {len(summary['shards'])} "
-                     f"shards ({classes})")
+        lines.append(
+            f"  {split:5s} {summary['count']:6d} samples in {len(summary['shards'])} "
+            f"shards ({classes})"
+        )
     if card["skipped_items"]:
         lines.append(f"  skipped {len(card['skipped_items'])} source items (reasons in the card):")
         lines += [f"    {s['source']}: {s['reason']}" for s in _first(card["skipped_items"], 10)]

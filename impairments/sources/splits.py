@@ -40,6 +40,16 @@ def _by_threshold(position: float, cuts: list[tuple[str, float]]) -> str:
     return cuts[-1][0]
 
 
+def _quotas(count: int, cuts: list[tuple[str, float]]) -> list[tuple[str, int]]:
+    """Items per split for a rank cut: at least one per wanted split, the rest by share."""
+    wanted = [(name, share) for name, share in cuts if share > 0]
+    quotas = {name: 1 for name, _ in wanted}
+    for _ in range(count - len(wanted)):
+        name = max(wanted, key=lambda w: w[1] * count - quotas[w[0]])[0]
+        quotas[name] += 1
+    return [(name, quotas.get(name, 0)) for name, _ in cuts]
+
+
 def assign_splits(
     items: Sequence[SourceItem],
     fractions: Mapping[str, float],
@@ -61,7 +71,9 @@ def assign_splits(
     wanted = [name for name, share in cuts if share > 0]
     if not force and len(groups) >= len(wanted) and set(wanted) - set(group_split.values()):
         ranked = sorted(groups, key=lambda g: position[g])
-        group_split = {g: _by_threshold((i + 0.5) / len(ranked), cuts) for i, g in enumerate(ranked)}
+        quotas = _quotas(len(ranked), cuts)
+        labels = [name for name, count in quotas for _ in range(count)]
+        group_split = dict(zip(ranked, labels, strict=True))
         method = "hash rank (the hash threshold left a split empty)"
     result = {item.id: item.split or group_split[item.split_group] for item in items}
     return result, method
