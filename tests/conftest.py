@@ -78,6 +78,9 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "empty.wav").write_bytes(b"")
     media_io.write_audio(root / "short.wav", music_like(0.3, 16_000, 5), 16_000)
     media_io.write_video(root / "no_audio.mp4", frames, 25)
+    hum_t = np.arange(6 * 16_000) / 16_000
+    humming = music_like(6.0, 16_000, 7, channels=1) + 0.1 * np.sin(2 * np.pi * 60 * hum_t)
+    media_io.write_audio(root / "hummy.flac", humming.astype(np.float32), 16_000)
     good = (root / "a.wav").read_bytes()
     (root / "truncated.wav").write_bytes(good[: len(good) // 2])
     return root

@@ -93,8 +93,11 @@ def test_bad_sources_are_recorded_and_the_rest_is_built(folder_build: dict[str, 
     assert "too short" in reasons["short.wav"]
     assert "no audio stream" in reasons["no_audio.mp4"]
     assert "truncated" in reasons["truncated.wav"]
+    screened = {Path(s["source"]).name: s for s in folder_build["screened_items"]}
+    assert screened["hummy.flac"]["excluded"] and screened["hummy.flac"]["hum_hz"] == 60
     used = {Path(r["source"]).name for rows in read_shards(folder_build).values() for r in rows}
     assert {"it's ü.flac", "-dash.wav", "clip.mp4"} <= used
+    assert "hummy.flac" not in used
     manifest = Path(folder_build["sources"]["manifest"])
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert {row["split"] for row in rows} <= {"train", "val", "test"}

@@ -21,6 +21,7 @@ import webdataset as wds
 import impairments
 from impairments import media_io
 from impairments.builder.plan import PlannedItem, PlannedSample, PlannedShard
+from impairments.screening import ScreeningSettings, screen
 from impairments.sources import load_audio
 
 # Shards must be byte-identical across builds: fixed tar metadata, no wall-clock times inside.
@@ -38,6 +39,7 @@ class RenderSettings:
     silence_dbfs: float
     output_dir: str
     impairment_ranges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    screening: ScreeningSettings = field(default_factory=ScreeningSettings)
 
     @property
     def segment_len(self) -> int:
@@ -57,6 +59,7 @@ class ShardResult:
     per_class: dict[str, int]
     per_severity: dict[str, int]
     skipped_items: list[dict[str, str]]
+    screened_items: list[dict[str, Any]]
     skipped_segments: dict[str, int]
     substituted: int
     sha256: str
@@ -95,6 +98,7 @@ class _ShardWriter:
         self.per_class: Counter[str] = Counter()
         self.per_severity: Counter[str] = Counter()
         self.skipped_items: list[dict[str, str]] = []
+        self.screened_items: list[dict[str, Any]] = []
         self.skipped_segments: Counter[str] = Counter()
         self.substituted = 0
 
@@ -121,6 +125,8 @@ def render_shard(shard: PlannedShard, settings: RenderSettings) -> ShardResult:
             writer.skipped_items.append({"source": planned.item.describe(), "reason": error.reason})
             writer.skipped_segments["source unreadable"] += len(planned.samples)
             continue
+        if _screened_out(writer, planned, audio):
+            continue
         _render_item(writer, planned, audio)
     sha256, size = writer.finish()
     result = ShardResult(
@@ -131,6 +137,7 @@ def render_shard(shard: PlannedShard, settings: RenderSettings) -> ShardResult:
         per_class=dict(sorted(writer.per_class.items())),
         per_severity=dict(sorted(writer.per_severity.items())),
         skipped_items=writer.skipped_items,
+        screened_items=writer.screened_items,
         skipped_segments=dict(sorted(writer.skipped_segments.items())),
         substituted=writer.substituted,
         sha256=sha256,
@@ -140,6 +147,31 @@ def render_shard(shard: PlannedShard, settings: RenderSettings) -> ShardResult:
     stats = json.dumps(result.__dict__, indent=2, sort_keys=True).encode()
     write_atomically(writer.final.with_name(f"{shard.name}.stats.json"), stats)
     return result
+
+
+def _screened_out(writer: _ShardWriter, planned: PlannedItem, audio: np.ndarray) -> bool:
+    """Screen file sources for defects they already carry; True when the item must be left out."""
+    settings = writer.settings.screening
+    if not settings.enabled or planned.item.path is None:
+        return False
+    result = screen(audio, writer.settings.sample_rate, settings)
+    if not result.problems:
+        return False
+    excluded = settings.exclude
+    writer.screened_items.append(
+        {
+            "source": planned.item.describe(),
+            "id": planned.item.id,
+            "excluded": excluded,
+            "problems": list(result.problems),
+            "hum_hz": result.hum_hz,
+            "hum_prominence_db": result.hum_prominence_db,
+            "clipped_share": result.clipped_share,
+        }
+    )
+    if excluded:
+        writer.skipped_segments["source screened out"] += len(planned.samples)
+    return excluded
 
 
 def _render_item(writer: _ShardWriter, planned: PlannedItem, audio: np.ndarray) -> None:

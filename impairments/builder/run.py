@@ -18,6 +18,7 @@ from impairments import media_io
 from impairments.builder import card as cards
 from impairments.builder.plan import make_plan, plan_digest
 from impairments.builder.render import RenderSettings, ShardResult, render_shard
+from impairments.screening import ScreeningSettings
 from impairments.sources import SourceItem, assign_splits
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
         silence_dbfs=float(data.silence_dbfs),
         output_dir=str(output_dir),
         impairment_ranges=OmegaConf.to_container(data.impairments, resolve=True) or {},  # type: ignore[arg-type]
+        screening=ScreeningSettings(**cfg.screening),
     )
     _clear_previous_build(output_dir)
     cards.write_jsonl(manifest_dir / f"{cfg.name}.sources.jsonl", manifest_rows)
@@ -147,8 +149,10 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
 
     results = parallel_map(_render, [(s, settings) for s in shards], workers, advance)
     bar.close()
-    for result in results:
-        skipped_items.extend(result.skipped_items)
+    screened: list[dict[str, Any]] = []
+    for result in results:  # an item split over two shards reports its failure twice
+        skipped_items.extend(s for s in result.skipped_items if s not in skipped_items)
+        screened.extend(result.screened_items)
 
     card = cards.finalise(
         {
@@ -174,6 +178,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
             },
             "splits": cards.split_summary(results, list(data.labels)),
             "skipped_items": skipped_items,
+            "screened_items": sorted(screened, key=lambda row: row["id"]),
             "config": OmegaConf.to_container(cfg, resolve=True),
             "versions": cards.package_versions(),
             "git_commit": cards.git_commit(),
@@ -214,6 +219,9 @@ def _print_summary(card: dict[str, Any], card_path: Path, seconds: float) -> Non
             f"  {split:5s} {summary['count']:6d} samples in {len(summary['shards'])} "
             f"shards ({classes})"
         )
+    for row in card["screened_items"]:
+        verdict = "excluded" if row["excluded"] else "kept (screening.exclude=false)"
+        lines.append(f"  screened {verdict}: {row['source']}: {'; '.join(row['problems'])}")
     if card["skipped_items"]:
         lines.append(f"  skipped {len(card['skipped_items'])} source items (reasons in the card):")
         lines += [f"    {s['source']}: {s['reason']}" for s in _first(card["skipped_items"], 10)]
