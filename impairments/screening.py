@@ -5,8 +5,8 @@ that trusted them would label such audio "none" and teach the detector that the 
 Screening measures two cheap, robust signs on the decoded item and the builder excludes (or only
 flags, if configured) what fails:
 
-- mains hum: a narrow line at 50/60 Hz or a low harmonic standing well above the spectrum beside
-  it (Welch spectrum at 0.5 Hz resolution, line peak within +-1 Hz vs the median 4-15 Hz away),
+- mains hum: a narrow line at 50/60 Hz or its 2nd harmonic (rectifier hum) standing well above the spectrum beside
+  it (Welch spectrum at 0.5 Hz resolution, line peak within +-0.75 Hz vs the median 4-15 Hz away),
   persistently (median over 4 s chunks);
 - clipping: the share of samples in runs of >= 3 consecutive samples pinned at the peak level.
 
@@ -38,9 +38,12 @@ class ScreeningResult:
 
 
 def hum_prominence(
-    audio: np.ndarray, sample_rate: int, harmonics: int = 4, chunk_s: float = 4.0
+    audio: np.ndarray, sample_rate: int, harmonics: int = 2, chunk_s: float = 4.0
 ) -> tuple[int, float]:
-    """(mains frequency, dB by which its strongest low harmonic stands above its neighbours).
+    """(mains frequency, dB by which its fundamental or 2nd harmonic stands above its neighbours).
+
+    Higher harmonics are left out on purpose: 150 and 200 Hz sit on musical notes (G3 = 196 Hz
+    on a sharp guitar measured 199 Hz), and real hum always shows at 50/60 or 100/120 Hz.
 
     Measured per ``chunk_s`` chunk and summarised by the median over chunks: mains hum is
     stationary, while a musical note that happens to sit near 60 Hz or 120 Hz comes and goes.
@@ -61,7 +64,7 @@ def hum_prominence(
             for k in range(1, harmonics + 1):
                 offset = np.abs(freqs - k * mains)
                 side = level[(offset >= 4) & (offset <= 15)]
-                row.append(float(level[offset <= 1.0].max() - np.median(side)))
+                row.append(float(level[offset <= 0.75].max() - np.median(side)))
         per_chunk.append(row)
     median = np.median(np.asarray(per_chunk), axis=0)
     best = int(np.argmax(median))
