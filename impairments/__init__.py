@@ -1,5 +1,7 @@
 """Impairment library: seeded, severity-graded defects that return their own ground truth.
 
+Usage::
+
     import impairments
     impaired, annotation = impairments.get("hum", severity=3)(audio, sample_rate=32000, seed=7)
 """

@@ -5,9 +5,9 @@ that trusted them would label such audio "none" and teach the detector that the 
 Screening measures two cheap, robust signs on the decoded item and the builder excludes (or only
 flags, if configured) what fails:
 
-- mains hum: a narrow line at 50/60 Hz or its 2nd harmonic (rectifier hum) standing well above the spectrum beside
-  it (Welch spectrum at 0.5 Hz resolution, line peak within +-0.75 Hz vs the median 4-15 Hz away),
-  persistently (median over 4 s chunks);
+- mains hum: a narrow line at 50/60 Hz or its 2nd harmonic (rectifier hum) standing well above
+  the spectrum beside it (Welch spectrum at 0.5 Hz resolution, line peak within +-0.75 Hz vs the
+  median 4-15 Hz away), persistently (median over 4 s chunks);
 - clipping: the share of samples in runs of >= 3 consecutive samples pinned at the peak level.
 
 Procedural items are clean by construction and are not screened.

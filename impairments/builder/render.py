@@ -88,13 +88,18 @@ def segment_levels_dbfs(
 
 
 class _ShardWriter:
+    """Collects a shard's samples, then writes them interleaved across items, atomically.
+
+    Items are decoded one after another, but a training shuffle buffer mixes better when
+    neighbouring samples come from different items: samples are written in the order of their
+    (random, plan-derived) seeds, which is deterministic.
+    """
+
     def __init__(self, settings: RenderSettings, shard: PlannedShard) -> None:
         self.settings = settings
         self.shard = shard
         self.final = Path(settings.output_dir) / f"{shard.name}.tar"
-        self.temporary = self.final.with_name(self.final.name + ".tmp")
-        self.handle = open(self.temporary, "wb")  # noqa: SIM115 (closed in finish)
-        self.tar = wds.TarWriter(self.handle, user="", group="", mtime=_TAR_MTIME, encoder=False)
+        self.samples: list[tuple[int, str, dict[str, Any]]] = []
         self.per_class: Counter[str] = Counter()
         self.per_severity: Counter[str] = Counter()
         self.skipped_items: list[dict[str, str]] = []
@@ -102,12 +107,21 @@ class _ShardWriter:
         self.skipped_segments: Counter[str] = Counter()
         self.substituted = 0
 
+    def add(self, sample: PlannedSample, encoded: dict[str, Any]) -> None:
+        self.samples.append((sample.seed, encoded["__key__"], encoded))
+        self.per_class[sample.label] += 1
+        self.per_severity[f"{sample.label}/{sample.severity}"] += 1
+
     def finish(self) -> tuple[str, int]:
-        self.tar.close()
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        os.replace(self.temporary, self.final)
+        temporary = self.final.with_name(self.final.name + ".tmp")
+        with open(temporary, "wb") as handle:
+            tar = wds.TarWriter(handle, user="", group="", mtime=_TAR_MTIME, encoder=False)
+            for _, _, encoded in sorted(self.samples, key=lambda row: row[:2]):
+                tar.write(encoded)
+            tar.close()
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.final)
         digest = hashlib.sha256()
         with open(self.final, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -192,9 +206,7 @@ def _render_item(writer: _ShardWriter, planned: PlannedItem, audio: np.ndarray) 
             taken.add(index)
             writer.substituted += 1
         clean = audio[:, index * hop : index * hop + seg]
-        writer.tar.write(_encode_sample(settings, planned, sample, index, clean, levels[index]))
-        writer.per_class[sample.label] += 1
-        writer.per_severity[f"{sample.label}/{sample.severity}"] += 1
+        writer.add(sample, _encode_sample(settings, planned, sample, index, clean, levels[index]))
 
 
 def _substitute(index: int, usable: np.ndarray, taken: set[int]) -> int | None:

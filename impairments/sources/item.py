@@ -41,7 +41,10 @@ class SourceItem:
         return self.group or self.id
 
     def describe(self) -> str:
-        return self.path if self.path is not None else f"procedural:{self.generator}"
+        if self.path is not None:
+            return self.path
+        spec = self.generator or {}
+        return "procedural:" + ",".join(f"{key}={spec[key]}" for key in sorted(spec))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "group": self.split_group}
