@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
+import soxr
 
 
 @dataclass(frozen=True)
@@ -51,24 +51,28 @@ def hum_prominence(
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     if mono.size < sample_rate or not np.any(mono):
         return 50, 0.0
-    chunk = max(sample_rate, min(mono.size, int(chunk_s * sample_rate)))
-    segment = min(chunk, 2 * sample_rate)
+    # Everything of interest is below 130 Hz: work on a 1 kHz copy (32x less to transform).
+    rate = min(1000, sample_rate)
+    low = soxr.resample(mono, sample_rate, rate, quality="LQ") if rate < sample_rate else mono
+    window_len = int(2 * rate)  # 0.5 Hz bins
+    chunk = max(window_len, min(low.size, int(chunk_s * rate)))
+    freqs = np.fft.rfftfreq(window_len, 1 / rate)
+    window = np.hanning(window_len)
+    lines = [(mains, k * mains) for mains in (50, 60) for k in range(1, harmonics + 1)]
     per_chunk = []
-    for start in range(0, mono.size - chunk + 1, chunk):
-        freqs, power = signal.welch(
-            mono[start : start + chunk], sample_rate, nperseg=segment, noverlap=segment // 2
-        )
-        level = 10 * np.log10(power + 1e-20)
+    for start in range(0, low.size - chunk + 1, chunk):
+        frames = np.lib.stride_tricks.sliding_window_view(low[start : start + chunk], window_len)
+        frames = frames[:: window_len // 2] * window
+        level = 10 * np.log10(np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0) + 1e-20)
         row = []
-        for mains in (50, 60):
-            for k in range(1, harmonics + 1):
-                offset = np.abs(freqs - k * mains)
-                side = level[(offset >= 4) & (offset <= 15)]
-                row.append(float(level[offset <= 0.75].max() - np.median(side)))
+        for _, centre in lines:
+            offset = np.abs(freqs - centre)
+            side = level[(offset >= 4) & (offset <= 15)]
+            row.append(float(level[offset <= 0.75].max() - np.median(side)))
         per_chunk.append(row)
     median = np.median(np.asarray(per_chunk), axis=0)
     best = int(np.argmax(median))
-    return (50 if best < harmonics else 60), float(median[best])
+    return lines[best][0], float(median[best])
 
 
 def clipped_share(audio: np.ndarray, min_run: int = 3) -> float:
@@ -79,6 +83,8 @@ def clipped_share(audio: np.ndarray, min_run: int = 3) -> float:
     if peak < 0.05:
         return 0.0
     pinned = np.abs(audio) >= peak * 0.999
+    if np.count_nonzero(pinned) < min_run:
+        return 0.0
     total = 0
     for channel in np.atleast_2d(pinned):
         edges = np.diff(np.concatenate([[0], channel.astype(np.int8), [0]]))

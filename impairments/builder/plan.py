@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -120,37 +120,43 @@ def make_plan(
 
 
 def _pack(split: str, members: list[PlannedItem], capacity: int) -> list[PlannedShard]:
-    """Fill shards in order; an item with more samples than a shard holds is split across shards."""
+    """Fill shards in order, keeping each item whole so it is decoded once.
+
+    A shard closes before an item that would overflow it; only an item with more samples than a
+    whole shard holds is cut into shard-sized pieces (each piece then decodes the item again).
+    """
     shards: list[PlannedShard] = []
     current: list[PlannedItem] = []
-    room = capacity
+
+    def close() -> None:
+        nonlocal current
+        if current:
+            shards.append(PlannedShard(split, len(shards), current))
+            current = []
+
     for member in members:
-        pending = member.samples
-        while pending:
-            take, pending = pending[:room], pending[room:]
-            current.append(PlannedItem(member.item, member.split, member.duration_s, take))
-            room -= len(take)
-            if room == 0:
-                shards.append(PlannedShard(split, len(shards), current))
-                current, room = [], capacity
-    if current:
-        shards.append(PlannedShard(split, len(shards), current))
+        if current and sum(len(p.samples) for p in current) + len(member.samples) > capacity:
+            close()
+        if len(member.samples) <= capacity:
+            current.append(member)
+            continue
+        for start in range(0, len(member.samples), capacity):
+            piece = member.samples[start : start + capacity]
+            current.append(PlannedItem(member.item, member.split, member.duration_s, piece))
+            close()
+    close()
     return shards
 
 
 def plan_digest(shards: Sequence[PlannedShard]) -> str:
     """A hash of the whole plan: two builds with the same digest write the same samples."""
-    payload = [
-        {
-            "shard": shard.name,
-            "items": [
-                {"item": p.item.to_json(), "samples": [asdict(s) for s in p.samples]}
-                for p in shard.items
-            ],
-        }
-        for shard in shards
-    ]
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256()
+    for shard in shards:
+        digest.update(shard.name.encode())
+        for planned in shard.items:
+            digest.update(json.dumps(planned.item.to_json(), sort_keys=True).encode())
+            digest.update(repr([astuple(s) for s in planned.samples]).encode())
+    return digest.hexdigest()
 
 
 def plan_to_json(shard: PlannedShard) -> dict[str, Any]:

@@ -80,10 +80,18 @@ def write_atomically(path: Path, data: bytes) -> None:
 def segment_levels_dbfs(
     audio: np.ndarray, segment_len: int, hop_len: int, count: int
 ) -> np.ndarray:
-    """RMS level in dBFS of every grid segment, computed once per item from a cumulative sum."""
-    power = np.cumsum(np.concatenate([[0.0], np.mean(np.square(audio, dtype=np.float64), axis=0)]))
-    starts = np.arange(count) * hop_len
-    mean_power = (power[starts + segment_len] - power[starts]) / max(segment_len, 1)
+    """RMS level in dBFS of every grid segment, computed once per item."""
+    if count == 0:
+        return np.zeros(0)
+    if hop_len == segment_len:  # the usual tiling: one float32 dot product per segment
+        tiles = audio[:, : count * segment_len].reshape(audio.shape[0], count, segment_len)
+        energy = np.einsum("cns,cns->n", tiles, tiles, dtype=np.float64)
+        mean_power = energy / (audio.shape[0] * segment_len)
+    else:
+        square = np.square(audio, dtype=np.float64).mean(axis=0)
+        power = np.concatenate([[0.0], np.cumsum(square)])
+        starts = np.arange(count) * hop_len
+        mean_power = (power[starts + segment_len] - power[starts]) / segment_len
     return 10.0 * np.log10(np.maximum(mean_power, 1e-20))
 
 
