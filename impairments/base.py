@@ -9,15 +9,16 @@ gives the same media and the same label in any process, in any order.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 Range = tuple[float, float]
 
 SEVERITIES = (1, 2, 3, 4, 5)
+T = TypeVar("T")
 
 
 @dataclass
@@ -115,6 +116,20 @@ class Impairment:
                 )
             ranges[key] = (low, high)
         self.ranges: dict[str, Range] = ranges  # type: ignore[assignment]
+
+    def subset(self, what: str, given: Sequence[T], allowed: Sequence[T]) -> tuple[T, ...]:
+        """Validate a constructor's narrowing of a discrete choice (families, types, mains)."""
+        chosen = tuple(given)
+        if not chosen or any(value not in allowed for value in chosen):
+            raise ValueError(
+                f"{self.name}: {what} must be a non-empty subset of {tuple(allowed)}, "
+                f"got {chosen!r}"
+            )
+        return chosen
+
+    @staticmethod
+    def pick(rng: np.random.Generator, options: Sequence[T]) -> T:
+        return options[int(rng.integers(len(options)))]
 
     def uniform(self, rng: np.random.Generator, key: str) -> float:
         low, high = self.ranges[key]

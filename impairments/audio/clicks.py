@@ -77,16 +77,10 @@ class Clicks(Impairment):
         self, severity: int = 3, *, families: Sequence[str] = FAMILIES, **overrides: Any
     ) -> None:
         super().__init__(severity, **overrides)
-        families = tuple(families)
-        unknown = sorted(set(families) - set(FAMILIES))
-        if not families or unknown:
-            raise ValueError(
-                f"{self.name}: families must be a non-empty subset of {FAMILIES}, got {families!r}"
-            )
-        self.families = families
+        self.families = self.subset("families", families, FAMILIES)
 
     def draw(self, rng: np.random.Generator, n_samples: int, sample_rate: int) -> dict[str, Any]:
-        family = self.families[int(rng.integers(len(self.families)))]
+        family = self.pick(rng, self.families)
         rate_hz = self.uniform(rng, "rate_hz")
         low_db, high_db = self.ranges["amplitude_db"]
         n = max(int(n_samples), 1)

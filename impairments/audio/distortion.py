@@ -190,16 +190,10 @@ class Distortion(Impairment):
         self, severity: int = 3, *, types: Sequence[str] = TYPES, **overrides: Any
     ) -> None:
         super().__init__(severity, **overrides)
-        types = tuple(types)
-        unknown = sorted(set(types) - set(TYPES))
-        if not types or unknown:
-            raise ValueError(
-                f"{self.name}: types must be a non-empty subset of {TYPES}, got {types!r}"
-            )
-        self.types = types
+        self.types = self.subset("types", types, TYPES)
 
     def draw(self, rng: np.random.Generator, n_samples: int, sample_rate: int) -> dict[str, Any]:
-        kind = self.types[int(rng.integers(len(self.types)))]
+        kind = self.pick(rng, self.types)
         params: dict[str, Any] = {"type": kind}
         if kind == "hard_clip":
             params["threshold_db"] = self.uniform(rng, "clip_threshold_db")

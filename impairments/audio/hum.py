@@ -70,15 +70,10 @@ class Hum(Impairment):
         self, severity: int = 3, *, mains: Sequence[int] = MAINS_HZ, **overrides: Any
     ) -> None:
         super().__init__(severity, **overrides)
-        mains = tuple(mains)
-        if not mains or any(m not in MAINS_HZ for m in mains):
-            raise ValueError(
-                f"{self.name}: mains must be a non-empty subset of {MAINS_HZ}, got {mains!r}"
-            )
-        self.mains = mains
+        self.mains = self.subset("mains", mains, MAINS_HZ)
 
     def draw(self, rng: np.random.Generator, n_samples: int, sample_rate: int) -> dict[str, Any]:
-        mains_hz = int(self.mains[int(rng.integers(len(self.mains)))])
+        mains_hz = int(self.pick(rng, self.mains))
         offset_pct = self.uniform(rng, "offset_pct")
         frequency_hz = mains_hz * (1.0 + offset_pct / 100.0)
         buzz = bool(rng.random() < BUZZ_PROBABILITY)
