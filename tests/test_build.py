@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -178,3 +180,26 @@ def test_unusable_source_root_is_one_clear_error(
 ) -> None:
     with pytest.raises(media_io.MediaError, match="not a folder"):
         build_dataset(build_config("sources=folder", f"sources.path={tmp_path / 'nope'}"))
+
+
+def test_cli_reports_a_bad_source_root_in_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no such folder"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "impairments.build",
+            "sources=folder",
+            f'sources.path="{missing}"',
+            f"output_dir={tmp_path / 'out'}",
+            f"manifest_dir={tmp_path / 'manifests'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "not a folder" in result.stderr
