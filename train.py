@@ -1,0 +1,108 @@
+"""Train a detector: ``python train.py detector=audio_artifact`` (see conf/train.yaml).
+
+Compose -> seed -> instantiate data, network, Lightning module, loggers, callbacks, trainer ->
+fit -> test the best checkpoint -> write metrics.json -> export -> return the optimised metric
+(what a Hydra sweeper maximises). W&B is closed on every path out, errors included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
+os.environ.setdefault("WANDB_MODE", "offline")
+
+import hydra
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+
+from training.export import export_checkpoint
+from training.logging_utils import (
+    finish_wandb,
+    instantiate_callbacks,
+    instantiate_loggers,
+    log_hyperparameters,
+)
+
+log = logging.getLogger("train")
+
+
+def detector_info(cfg: DictConfig) -> dict[str, Any]:
+    keys = ("name", "classes", "sample_rate", "segment_s", "segment_samples", "detect")
+    info = {k: cfg.detector[k] for k in keys if k in cfg.detector}
+    return OmegaConf.to_container(OmegaConf.create(info), resolve=True)  # type: ignore[return-value]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    pl.seed_everything(cfg.seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    datamodule = hydra.utils.instantiate(cfg.detector.data)
+    net = hydra.utils.instantiate(cfg.detector.model)
+    module = hydra.utils.instantiate(
+        cfg.detector.module,
+        net=net,
+        # JSON text, so Hydra does not instantiate it; the checkpoint needs it to rebuild the net.
+        model_config=json.dumps(OmegaConf.to_container(cfg.detector.model, resolve=True)),
+        detector=detector_info(cfg),
+        dataset_card_sha256=datamodule.card_sha256,
+        _convert_="all",  # plain lists/dicts in hparams: checkpoints load with weights_only=True
+    )
+    loggers = instantiate_loggers(cfg.get("logger"))
+    callbacks = instantiate_callbacks(cfg.get("callbacks"), with_logger=bool(loggers))
+    trainer: pl.Trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False
+    )
+    log_hyperparameters(loggers, cfg, datamodule.card_sha256, module)
+
+    metrics: dict[str, Any] = {}
+    best = cfg.get("ckpt_path")
+    if cfg.train:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
+        if not best:  # no checkpoint callback, or fast_dev_run: keep the weights we have
+            best = str(output_dir / "checkpoints" / "final.ckpt")
+            trainer.save_checkpoint(best)
+    log.info("best checkpoint: %s", best)
+
+    if cfg.test:
+        trainer.test(module, datamodule=datamodule, ckpt_path=best, weights_only=True)
+        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+        report = {
+            **(module.test_report or {}),
+            "checkpoint": best,
+            "dataset_card_sha256": datamodule.card_sha256,
+            "run_dir": str(output_dir),
+        }
+        (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+        metrics["test_report"] = report
+        log.info(
+            "test/bal_acc = %.4f (metrics: %s)", report["bal_acc"], output_dir / "metrics.json"
+        )
+
+    if cfg.export and best and trainer.is_global_zero:
+        export_dir = Path(cfg.paths.export_dir) / cfg.detector.name / cfg.run_name
+        export_checkpoint(best, export_dir, metrics=metrics.get("test_report"))
+        metrics["export_dir"] = str(export_dir)
+        log.info("exported to %s", export_dir)
+    return metrics
+
+
+@hydra.main(
+    version_base="1.3", config_path=str(Path(__file__).parent / "conf"), config_name="train"
+)
+def main(cfg: DictConfig) -> float | None:
+    try:
+        metrics = train(cfg)
+    finally:
+        finish_wandb()
+    value = metrics.get(cfg.get("optimized_metric") or "")
+    return float(value) if value is not None else None
+
+
+if __name__ == "__main__":
+    main()

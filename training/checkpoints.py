@@ -1,0 +1,58 @@
+"""Rebuild the plain network from a Lightning checkpoint, without the training config.
+
+Checkpoints written by ``SegmentClassifierModule`` carry the network's Hydra config
+(``model_config``) and the detector's metadata, so export and detect need only the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from torch import nn
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if "model_config" not in checkpoint or not checkpoint["model_config"]:
+        raise ValueError(
+            f"{path}: no model_config in the checkpoint; was it written by train.py "
+            "(training.detectors.SegmentClassifierModule)?"
+        )
+    return checkpoint
+
+
+def model_config(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The network's Hydra config (stored as JSON text so Hydra never instantiates it early)."""
+    config = checkpoint["model_config"]
+    return dict(json.loads(config) if isinstance(config, str) else config)
+
+
+def load_network(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """``(network in eval mode, metadata)``; metadata has ``detector``, ``dataset_card_sha256``,
+    ``epoch``, ``global_step`` and the checkpoint path."""
+    checkpoint = read_checkpoint(path)
+    config = model_config(checkpoint)
+    config["pretrained_path"] = None  # the weights come from the checkpoint itself
+    net: nn.Module = instantiate(config)
+    prefix = "net."
+    state = {
+        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
+    }
+    net.load_state_dict(state, strict=True)
+    net.eval()
+    meta = {
+        "checkpoint": str(path),
+        "detector": checkpoint.get("detector") or {},
+        "model_config": model_config(checkpoint),
+        "dataset_card_sha256": checkpoint.get("dataset_card_sha256"),
+        "epoch": checkpoint.get("epoch"),
+        "global_step": checkpoint.get("global_step"),
+    }
+    return net, meta

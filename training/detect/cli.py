@@ -1,0 +1,150 @@
+"""``detect.py``: run an exported detector over a file or a folder and write JSON reports.
+
+File mode: ``input=<file> output=<report.json>`` (``output`` omitted: the report goes to stdout).
+Folder mode: ``input=<folder> output=<folder>``: every media file below ``input`` is analysed in
+this one process (the model is loaded once) and gets ``<output>/<relative path>.json``; an
+``index.json`` lists every file with its status, so one bad file is recorded and the rest go on.
+
+A bad input never ends in a traceback: one line ``error: <path>: <reason>`` on stderr and a
+non-zero exit (file mode), or an ``error`` entry in the index and exit status 1 (folder mode).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from training.detect.runtime import ModelLoadError, SegmentModel, load_segment_model
+from training.detect.segments import segment_report
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_BAD_MODEL = 0, 1, 2
+
+
+def _media_io() -> Any:
+    from impairments import media_io
+
+    return media_io
+
+
+def analyse_file(path: Path, model: SegmentModel, hop_s: float, batch_size: int) -> dict[str, Any]:
+    """Decode once (mono, at the model's rate), score every segment, build the report."""
+    media_io = _media_io()
+    started = time.perf_counter()
+    audio = media_io.read_audio(path, sample_rate=model.sample_rate, channels=1)
+    decoded = time.perf_counter()
+    body = segment_report(audio[0], model, hop_s, batch_size)
+    finished = time.perf_counter()
+    return {
+        "input": str(path),
+        "detector": model.card.get("detector"),
+        "model": {**model.card, "runtime": model.runtime, "path": model.path},
+        **body,
+        "timing_s": {
+            "decode": round(decoded - started, 3),
+            "inference": round(finished - decoded, 3),
+        },
+    }
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_text(json.dumps(payload, indent=1) + "\n")
+    temporary.replace(path)
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def run_file(path: Path, output: Path | None, model: SegmentModel, hop_s: float, batch: int) -> int:
+    media_io = _media_io()
+    try:
+        report = analyse_file(path, model, hop_s, batch)
+    except media_io.MediaError as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    except Exception as error:
+        _error(f"{path}: {type(error).__name__}: {error}")
+        return EXIT_BAD_INPUT
+    if output is None:
+        print(json.dumps(report, indent=1))
+    else:
+        _write_json(output, report)
+    return EXIT_OK
+
+
+def run_folder(folder: Path, output: Path, model: SegmentModel, hop_s: float, batch: int) -> int:
+    media_io = _media_io()
+    entries: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for path in media_io.iter_media_files(folder):
+        relative = path.relative_to(folder)
+        report_path = output / relative.parent / f"{relative.name}.json"
+        try:
+            report = analyse_file(path, model, hop_s, batch)
+        except media_io.MediaError as error:
+            _error(str(error))
+            entries.append({"input": str(relative), "status": "error", "error": error.reason})
+            continue
+        except Exception as error:
+            _error(f"{path}: {type(error).__name__}: {error}")
+            entries.append(
+                {
+                    "input": str(relative),
+                    "status": "error",
+                    "error": f"{type(error).__name__}: {error}",
+                }
+            )
+            continue
+        _write_json(report_path, report)
+        entries.append(
+            {
+                "input": str(relative),
+                "status": "ok",
+                "report": str(report_path.relative_to(output)),
+                "duration_s": report["duration_s"],
+                "summary": report["summary"],
+            }
+        )
+    failed = sum(e["status"] == "error" for e in entries)
+    index = {
+        "input": str(folder),
+        "detector": model.card.get("detector"),
+        "model": {"path": model.path, "runtime": model.runtime},
+        "counts": {"files": len(entries), "ok": len(entries) - failed, "error": failed},
+        "elapsed_s": round(time.perf_counter() - started, 3),
+        "files": entries,
+    }
+    _write_json(output / "index.json", index)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def run(cfg: Any) -> int:
+    """Entry used by ``detect.py`` with the composed ``conf/detect.yaml``; returns the exit code."""
+    source = Path(str(cfg.input)).expanduser()
+    output = Path(str(cfg.output)).expanduser() if cfg.get("output") else None
+    if not source.exists():
+        _error(f"{source}: no such file or folder")
+        return EXIT_BAD_INPUT
+    if source.is_dir() and output is None:
+        _error(f"{source}: a folder input needs output=<folder> for the reports")
+        return EXIT_BAD_INPUT
+    try:
+        model = load_segment_model(cfg.checkpoint, cfg.get("runtime", "auto"), cfg.get("threads"))
+    except ModelLoadError as error:
+        _error(str(error))
+        return EXIT_BAD_MODEL
+    expected = cfg.detector.name if "detector" in cfg else None
+    if expected and model.card.get("detector") not in (None, expected):
+        _error(f"{cfg.checkpoint}: is a {model.card.get('detector')} model, not {expected}")
+        return EXIT_BAD_MODEL
+    defaults = model.card.get("detect") or {}
+    hop_s = float(cfg.get("hop_s") or defaults.get("hop_s") or model.card["segment_s"])
+    batch = int(cfg.get("batch_size") or defaults.get("batch_size") or 256)
+    if source.is_dir():
+        return run_folder(source, output, model, hop_s, batch)  # type: ignore[arg-type]
+    return run_file(source, output, model, hop_s, batch)
