@@ -6,7 +6,6 @@ Usage::
     impaired, annotation = impairments.get("hum", severity=3)(audio, sample_rate=32000, seed=7)
 """
 
-from impairments import audio as _audio  # noqa: F401  (registers the audio impairments)
 from impairments.base import Annotation, Impairment
 from impairments.registry import get, names, register
 
