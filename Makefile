@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ARGS   ?=
 
-.PHONY: install dataset train export detect test test-slow lint format bench clean help
+.PHONY: install dataset train export detect test test-slow lint format bench bench-detect clean help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -45,8 +45,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## throughput benchmarks against a decode floor: ARGS="--sources PATH"
+bench: install ## build throughput against the decode floor: ARGS="--sources PATH"
 	$(BIN)/python -m benchmarks.build_throughput $(ARGS)
+
+bench-detect: install ## detection speed on a generated 1-hour file: make bench-detect CKPT=exports/...
+	$(BIN)/python -m training.detect.bench checkpoint=$(CKPT) $(ARGS)
 
 clean: ## remove built data, exports and run outputs (keeps .venv)
 	rm -rf data exports outputs logs wandb .pytest_cache
