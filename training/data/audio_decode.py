@@ -89,7 +89,9 @@ class AudioSegmentSample:
             raise ValueError(
                 f"sample {key}: {audio['sample_rate']} Hz, detector expects {self.sample_rate} Hz"
             )
-        mono = audio["samples"].mean(axis=0) if audio["samples"].shape[0] > 1 else audio["samples"][0]
+        mono = (
+            audio["samples"].mean(axis=0) if audio["samples"].shape[0] > 1 else audio["samples"][0]
+        )
         waveform = torch.from_numpy(fit_length(mono, self.num_samples).astype(np.float32))
         return {
             "waveform": waveform,
