@@ -12,8 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, astuple, dataclass, field
-from typing import Any
+from dataclasses import astuple, dataclass, field
 
 import numpy as np
 
@@ -157,18 +156,3 @@ def plan_digest(shards: Sequence[PlannedShard]) -> str:
             digest.update(json.dumps(planned.item.to_json(), sort_keys=True).encode())
             digest.update(repr([astuple(s) for s in planned.samples]).encode())
     return digest.hexdigest()
-
-
-def plan_to_json(shard: PlannedShard) -> dict[str, Any]:
-    return {
-        "split": shard.split,
-        "index": shard.index,
-        "items": [
-            {
-                "item": p.item.to_json(),
-                "duration_s": p.duration_s,
-                "samples": [asdict(s) for s in p.samples],
-            }
-            for p in shard.items
-        ],
-    }

@@ -105,7 +105,6 @@ class _ShardWriter:
 
     def __init__(self, settings: RenderSettings, shard: PlannedShard) -> None:
         self.settings = settings
-        self.shard = shard
         self.final = Path(settings.output_dir) / f"{shard.name}.tar"
         self.samples: list[tuple[int, str, dict[str, Any]]] = []
         self.per_class: Counter[str] = Counter()

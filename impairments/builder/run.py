@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,10 +66,6 @@ def probe_duration(item: SourceItem) -> tuple[float | None, str | None]:
     return (duration, None) if duration and duration > 0 else (None, "unknown or zero duration")
 
 
-def _probe(job: SourceItem) -> tuple[float | None, str | None]:
-    return probe_duration(job)
-
-
 def _render(job: tuple[Any, RenderSettings]) -> ShardResult:
     return render_shard(*job)
 
@@ -95,7 +91,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
     log.info(
         "%d source items (%s split); probing with %d workers", len(items), split_method, workers
     )
-    probes = parallel_map(_probe, items, workers, lambda _: None)
+    probes = parallel_map(probe_duration, items, workers, lambda _: None)
 
     usable: list[tuple[SourceItem, str, float]] = []
     manifest_rows: list[dict[str, Any]] = []
@@ -224,9 +220,5 @@ def _print_summary(card: dict[str, Any], card_path: Path, seconds: float) -> Non
         lines.append(f"  screened {verdict}: {row['source']}: {'; '.join(row['problems'])}")
     if card["skipped_items"]:
         lines.append(f"  skipped {len(card['skipped_items'])} source items (reasons in the card):")
-        lines += [f"    {s['source']}: {s['reason']}" for s in _first(card["skipped_items"], 10)]
+        lines += [f"    {s['source']}: {s['reason']}" for s in card["skipped_items"][:10]]
     print("\n".join(lines))
-
-
-def _first(rows: Iterable[T], count: int) -> list[T]:
-    return [row for _, row in zip(range(count), rows, strict=False)]
