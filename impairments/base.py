@@ -96,6 +96,8 @@ class Impairment:
 
     name: ClassVar[str]
     severity_ranges: ClassVar[Mapping[int, Mapping[str, Range]]]
+    # Which media the impairment takes; the registry lists audio ones by default.
+    media: ClassVar[str] = "audio"
 
     def __init__(self, severity: int = 3, **overrides: Range | list[float]) -> None:
         if severity not in SEVERITIES:

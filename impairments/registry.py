@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from impairments.base import Impairment
 
 _REGISTRY: dict[str, type[Impairment]] = {}
+MEDIA_KINDS = ("audio", "video", "all")
 
 T = TypeVar("T", bound=type[Impairment])
 
@@ -19,26 +20,39 @@ def register(cls: T) -> T:
     return cls
 
 
-def _load_builtin() -> None:
+def _load_builtin(kind: str = "audio") -> None:
     """Import the built-in impairments on first use, not on ``import impairments``.
 
     Reading media (``impairments.media_io``) must not pay for pedalboard and scipy.signal: that
-    import time is a visible share of ``detect.py``'s start-up.
+    import time is a visible share of ``detect.py``'s start-up. Video impairments (OpenCV, x264
+    through PyAV) load only when video ones are asked for, so audio builds do not pay for them.
     """
-    import impairments.audio  # noqa: F401  (its modules register themselves)
+    import impairments.audio  # (its modules register themselves)
+
+    if kind in ("video", "all"):
+        import impairments.video  # noqa: F401
 
 
-def names() -> list[str]:
-    """Registered impairment names, sorted."""
-    _load_builtin()
-    return sorted(_REGISTRY)
+def names(kind: str = "audio") -> list[str]:
+    """Registered impairment names of one media ``kind`` ("audio", "video" or "all"), sorted.
+
+    Audio stays the default so callers written before video existed see the same list.
+    """
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"impairment kind must be one of {MEDIA_KINDS}, got {kind!r}")
+    _load_builtin(kind)
+    return sorted(name for name, cls in _REGISTRY.items() if kind in ("all", cls.media))
 
 
 def get(name: str, **params: Any) -> Impairment:
     """Build a registered impairment: ``get("hum", severity=4, level_db=(-20, -10))``."""
     _load_builtin()
+    if name not in _REGISTRY:
+        _load_builtin("all")
     try:
         cls = _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown impairment {name!r}; registered: {', '.join(names())}") from None
+        raise KeyError(
+            f"unknown impairment {name!r}; registered: {', '.join(names('all'))}"
+        ) from None
     return cls(**params)
