@@ -72,16 +72,20 @@ def split_summary(results: Sequence[ShardResult], labels: Sequence[str]) -> dict
         per_class: Counter[str] = Counter({label: 0 for label in labels})
         per_severity: Counter[str] = Counter()
         skipped_segments: Counter[str] = Counter()
+        per_impairment: Counter[str] = Counter()
         for result in mine:
             per_class.update(result.per_class)
             per_severity.update(result.per_severity)
             skipped_segments.update(result.skipped_segments)
+            per_impairment.update(result.per_impairment)
+        extra = {"per_impairment": dict(sorted(per_impairment.items()))} if per_impairment else {}
         splits[split] = {
             "count": sum(per_class.values()),
             "per_class": {label: per_class[label] for label in labels},
             "per_severity": dict(sorted(per_severity.items())),
             "skipped_segments": dict(sorted(skipped_segments.items())),
             "substituted_segments": sum(r.substituted for r in mine),
+            **extra,
             "shards": [
                 {
                     "path": display_path(r.path),

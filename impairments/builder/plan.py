@@ -84,8 +84,10 @@ def make_plan(
     hop_s: float,
     max_segments_per_item: int | None,
     samples_per_shard: int,
+    clean_label: str = NONE_LABEL,
 ) -> list[PlannedShard]:
-    """``items`` are (item, split, duration_s) for every usable item."""
+    """``items`` are (item, split, duration_s) for every usable item; ``clean_label`` is the
+    class that gets severity 0 (a segment of a video dataset is a clip window)."""
     if samples_per_shard <= 0:
         raise ValueError("samples_per_shard must be positive")
     shards: list[PlannedShard] = []
@@ -108,7 +110,7 @@ def make_plan(
             member, index = slots[int(slot)]
             label = labels[(start + rank) % len(labels)]
             key = f"{item_key(member.item.id)}_{index:06d}"
-            severity = 0 if label == NONE_LABEL else int(rng.integers(1, 6))
+            severity = 0 if label == clean_label else int(rng.integers(1, 6))
             member.samples.append(
                 PlannedSample(key, index, label, severity, derive_seed(seed, "sample", key))
             )

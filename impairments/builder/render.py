@@ -65,6 +65,8 @@ class ShardResult:
     sha256: str
     bytes: int
     seconds: float
+    # Video datasets: samples per "<label>/<impairment or none>" and per hard negative.
+    per_impairment: dict[str, int] = field(default_factory=dict)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -95,7 +97,7 @@ def segment_levels_dbfs(
     return 10.0 * np.log10(np.maximum(mean_power, 1e-20))
 
 
-class _ShardWriter:
+class ShardWriter:
     """Collects a shard's samples, then writes them interleaved across items, atomically.
 
     Items are decoded one after another, but a training shuffle buffer mixes better when
@@ -103,8 +105,8 @@ class _ShardWriter:
     (random, plan-derived) seeds, which is deterministic.
     """
 
-    def __init__(self, settings: RenderSettings, shard: PlannedShard) -> None:
-        self.settings = settings
+    def __init__(self, settings: Any, shard: PlannedShard) -> None:
+        self.settings = settings  # RenderSettings, or any settings with an ``output_dir``
         self.final = Path(settings.output_dir) / f"{shard.name}.tar"
         self.samples: list[tuple[int, str, dict[str, Any]]] = []
         self.per_class: Counter[str] = Counter()
@@ -115,9 +117,13 @@ class _ShardWriter:
         self.substituted = 0
 
     def add(self, sample: PlannedSample, encoded: dict[str, Any]) -> None:
-        self.samples.append((sample.seed, encoded["__key__"], encoded))
-        self.per_class[sample.label] += 1
-        self.per_severity[f"{sample.label}/{sample.severity}"] += 1
+        self.add_labelled(sample.seed, encoded, sample.label, sample.severity)
+
+    def add_labelled(self, order: int, encoded: dict[str, Any], label: str, severity: int) -> None:
+        """Add a sample whose label is known only after rendering (a video crop's mask decides)."""
+        self.samples.append((order, encoded["__key__"], encoded))
+        self.per_class[label] += 1
+        self.per_severity[f"{label}/{severity}"] += 1
 
     def finish(self) -> tuple[str, int]:
         temporary = self.final.with_name(self.final.name + ".tmp")
@@ -138,7 +144,7 @@ class _ShardWriter:
 
 def render_shard(shard: PlannedShard, settings: RenderSettings) -> ShardResult:
     started = time.perf_counter()
-    writer = _ShardWriter(settings, shard)
+    writer = ShardWriter(settings, shard)
     for planned in shard.items:
         try:
             audio = load_audio(planned.item, settings.sample_rate, settings.channels)
@@ -170,7 +176,7 @@ def render_shard(shard: PlannedShard, settings: RenderSettings) -> ShardResult:
     return result
 
 
-def _screened_out(writer: _ShardWriter, planned: PlannedItem, audio: np.ndarray) -> bool:
+def _screened_out(writer: ShardWriter, planned: PlannedItem, audio: np.ndarray) -> bool:
     """Screen file sources for defects they already carry; True when the item must be left out."""
     settings = writer.settings.screening
     if not settings.enabled or planned.item.path is None:
@@ -195,7 +201,7 @@ def _screened_out(writer: _ShardWriter, planned: PlannedItem, audio: np.ndarray)
     return excluded
 
 
-def _render_item(writer: _ShardWriter, planned: PlannedItem, audio: np.ndarray) -> None:
+def _render_item(writer: ShardWriter, planned: PlannedItem, audio: np.ndarray) -> None:
     settings = writer.settings
     seg, hop = settings.segment_len, settings.hop_len
     available = 0 if audio.shape[1] < seg else (audio.shape[1] - seg) // hop + 1

