@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 import numpy as np
@@ -303,40 +304,136 @@ def _convert_into(block: np.ndarray, out: np.ndarray) -> None:
         np.copyto(out, block, casting="unsafe")
 
 
-def _decode_native(
-    path: Path, container: av.container.InputContainer, stream: av.audio.stream.AudioStream
-) -> tuple[np.ndarray, int, list[str], float | None]:
-    """All frames at the source rate and layout: (samples, rate, channel names, first time).
+class NativeFrame(NamedTuple):
+    """One decoded frame in libav's sample format, ``samples`` shaped ``(channels, n)``."""
 
-    Frames are kept as libav hands them out, then converted frame by frame into one float32
-    array allocated once: converting a whole concatenated hour at once is ~15x slower (page
-    faults on fresh half-gigabyte arrays), and per-frame arrays would need another copy.
+    samples: np.ndarray
+    rate: int
+    names: list[str]
+    time: float | None
+
+
+def _native_frames(
+    path: Path, container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> Iterator[NativeFrame]:
+    """Decoded frames as libav hands them out (channel names from the stream's layout).
+
+    Raises :class:`MediaError` when the layout changes mid-stream or the data are corrupt; the
+    samples keep libav's sample format (conversion to float32 is the caller's, once per block).
     """
-    blocks: list[np.ndarray] = []
-    first_time: float | None = None
-    rate = channels = 0
+    rate = channels = decoded = 0
     names: list[str] = []
     try:
         for frame in container.decode(stream):
-            if not blocks:
+            if not rate:
                 rate, channels = frame.sample_rate, len(frame.layout.channels)
                 names = [c.name for c in frame.layout.channels]
-                first_time = float(frame.time) if frame.time is not None else None
             elif frame.sample_rate != rate or len(frame.layout.channels) != channels:
                 raise MediaError(path, "sample rate or channel layout changes mid-stream")
             data = frame.to_ndarray()
-            blocks.append(data if frame.format.is_planar else data.reshape(-1, channels).T)
+            data = data if frame.format.is_planar else data.reshape(-1, channels).T
+            decoded += data.shape[1]
+            time = float(frame.time) if frame.time is not None else None
+            yield NativeFrame(data, rate, names, time)
     except av.error.FFmpegError as error:
-        at = sum(b.shape[1] for b in blocks) / max(1, rate)
+        at = decoded / max(1, rate)
         raise MediaError(path, f"corrupt audio at {at:.2f} s ({_describe(error)})") from None
-    if not blocks:
-        return np.zeros((1, 0), np.float32), int(stream.codec_context.sample_rate), ["FC"], None
-    audio = np.empty((channels, sum(b.shape[1] for b in blocks)), np.float32)
+
+
+def _assemble(blocks: list[np.ndarray]) -> np.ndarray:
+    """Frames in libav's formats -> one float32 ``(channels, n)`` array allocated once.
+
+    Converting frame by frame into a preallocated array: converting a whole concatenated hour at
+    once is ~15x slower (page faults on fresh half-gigabyte arrays), and per-frame float arrays
+    would need another copy.
+    """
+    audio = np.empty((blocks[0].shape[0], sum(b.shape[1] for b in blocks)), np.float32)
     position = 0
     for block in blocks:
         _convert_into(block, audio[:, position : position + block.shape[1]])
         position += block.shape[1]
-    return audio, rate, names, first_time
+    return audio
+
+
+def _decode_native(
+    path: Path, container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> tuple[np.ndarray, int, list[str], float | None]:
+    """All frames at the source rate and layout: (samples, rate, channel names, first time)."""
+    frames = list(_native_frames(path, container, stream))
+    if not frames:
+        return np.zeros((1, 0), np.float32), int(stream.codec_context.sample_rate), ["FC"], None
+    first = frames[0]
+    return _assemble([f.samples for f in frames]), first.rate, first.names, first.time
+
+
+def iter_audio_blocks(
+    path: str | os.PathLike[str],
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    block_s: float = 30.0,
+) -> Iterator[np.ndarray]:
+    """Decode the first audio track in float32 ``(channels, n)`` blocks of about ``block_s``.
+
+    For programmes of any length: memory stays at about one block, and a consumer can analyse one
+    block while the next decodes (libav and soxr release the GIL). The blocks concatenate to what
+    :func:`read_audio` returns, up to soxr's streaming edge (< 1e-6 apart). The same problems raise
+    :class:`MediaError`, but only when met: blocks yielded before a corrupt packet, a NaN or a
+    truncation are provisional until the iterator finishes.
+    """
+    path = Path(path)
+    if block_s <= 0:
+        raise ValueError(f"block_s must be > 0, got {block_s}")
+    if channels is not None and channels not in _LAYOUTS:
+        raise ValueError(f"unsupported channel count {channels}; use one of {sorted(_LAYOUTS)}")
+    with _open(path) as container:
+        if not container.streams.audio:
+            kinds = ", ".join(s.type for s in container.streams) or "none"
+            raise MediaError(path, f"no audio stream (streams: {kinds})")
+        stream = container.streams.audio[0]
+        if not stream.codec_context.sample_rate or not stream.codec_context.channels:
+            raise MediaError(path, "audio stream has no sample rate or channel layout")
+        declared = _declared_duration(container, stream)
+        pending: list[np.ndarray] = []
+        pending_samples = decoded = 0
+        resampler: soxr.ResampleStream | None = None
+        rate, names = int(stream.codec_context.sample_rate), ["FC"]
+
+        def convert(last: bool) -> np.ndarray:
+            nonlocal resampler
+            audio = _assemble(pending) if pending else np.zeros((len(names), 0), np.float32)
+            if not math.isfinite(float(np.sum(audio, dtype=np.float64))):
+                raise MediaError(path, "audio contains NaN or infinite samples")
+            audio = _mix(audio, names, channels or audio.shape[0])
+            target = int(sample_rate or rate)
+            if target != rate:
+                if resampler is None:
+                    resampler = soxr.ResampleStream(
+                        rate, target, audio.shape[0], dtype="float32", quality="HQ"
+                    )
+                audio = resampler.resample_chunk(np.ascontiguousarray(audio.T), last=last).T
+            return np.ascontiguousarray(audio, dtype=np.float32)
+
+        for frame in _native_frames(path, container, stream):
+            rate, names = frame.rate, frame.names
+            pending.append(frame.samples)
+            pending_samples += frame.samples.shape[1]
+            decoded += frame.samples.shape[1]
+            if pending_samples >= block_s * rate:
+                yield convert(last=False)
+                pending, pending_samples = [], 0
+        if not decoded:
+            raise MediaError(path, "audio stream decodes to no samples")
+        if declared is not None:
+            seconds = decoded / rate
+            if declared - seconds > max(
+                _TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_RATIO * declared
+            ):
+                raise MediaError(
+                    path, f"truncated: decoded {seconds:.2f} s of the {declared:.2f} s it declares"
+                )
+        tail = convert(last=True)
+        if tail.shape[1]:
+            yield tail
 
 
 # Downmix weights by channel name: centre and surrounds at -3 dB, LFE left out (ITU-R BS.775).

@@ -10,6 +10,7 @@ import soundfile
 
 from impairments import media_io
 from impairments.media_io import MediaError
+from tests.conftest import music_like
 
 RATE = 44_100
 
@@ -110,3 +111,24 @@ def test_ffmpeg_binary_runs(tmp_path: Path) -> None:
     assert media_io.read_audio(out).shape[1] > 0
     with pytest.raises(MediaError, match="ffmpeg failed"):
         media_io.run_ffmpeg(["-i", str(tmp_path / "nothing.wav"), str(out)], "nothing")
+
+
+def test_audio_blocks_concatenate_to_the_whole_read(tmp_path: Path) -> None:
+    rate = 44100
+    stereo = music_like(7.3, rate, seed=5)
+    path = tmp_path / "long take.flac"
+    media_io.write_audio(path, stereo, rate)
+    whole = media_io.read_audio(path, sample_rate=32000, channels=1)
+    blocks = list(media_io.iter_audio_blocks(path, sample_rate=32000, channels=1, block_s=2.0))
+    assert len(blocks) >= 3
+    assert all(b.dtype == np.float32 and b.shape[0] == 1 for b in blocks)
+    np.testing.assert_allclose(np.concatenate(blocks, axis=1), whole, atol=1e-6)
+
+
+def test_audio_blocks_report_bad_input_like_read_audio(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(media_io.MediaError, match=r"empty\.wav"):
+        list(media_io.iter_audio_blocks(empty))
+    with pytest.raises(ValueError, match="block_s"):
+        list(media_io.iter_audio_blocks(empty, block_s=0))

@@ -15,14 +15,16 @@ Two backbones share the same interface ``(batch, 1, frames, mels) -> (batch, fea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from training.features.amplitude import AmplitudeBranch
 from training.features.logmel import LogMel
+from training.features.mains import MainsBranch
 
 __all__ = [
     "Cnn14Backbone",
@@ -202,21 +204,43 @@ class SegmentClassifier(nn.Module):
     """Raw waveform segments ``(batch, samples)`` -> :class:`SegmentScores`.
 
     ``backbone`` is exposed by name so fine-tuning can freeze it (see the Lightning wrapper).
+    ``branches`` are optional waveform-feature networks whose embeddings join the backbone's
+    (:data:`BRANCHES`); they are not part of the backbone, so they train with the classifier
+    while a pretrained backbone is frozen.
     """
 
     def __init__(
-        self, frontend: LogMel, backbone: nn.Module, num_classes: int, dropout: float = 0.2
+        self,
+        frontend: LogMel,
+        backbone: nn.Module,
+        num_classes: int,
+        dropout: float = 0.2,
+        branches: dict[str, nn.Module] | None = None,
     ) -> None:
         super().__init__()
         self.frontend = frontend
         self.backbone = backbone
+        self.branches = nn.ModuleDict(branches or {})
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(backbone.out_features, num_classes)
+        width = backbone.out_features + sum(b.out_features for b in self.branches.values())
+        self.classifier = nn.Linear(width, num_classes)
 
     def forward(self, waveform: torch.Tensor) -> SegmentScores:
         features = self.backbone(self.frontend(waveform))
+        if len(self.branches):
+            extra = [branch(waveform) for branch in self.branches.values()]
+            features = torch.cat([features, *extra], dim=1)
         logits = self.classifier(self.dropout(features))
         return SegmentScores(logits=logits, probabilities=torch.softmax(logits, dim=-1))
+
+
+# Waveform branches next to the log-mel backbone: name -> builder(frontend, **config kwargs).
+BRANCHES: dict[str, Callable[..., nn.Module]] = {
+    "mains": lambda frontend, **kw: MainsBranch(
+        sample_rate=frontend.sample_rate, segment_samples=frontend.segment_samples, **kw
+    ),
+    "amplitude": lambda frontend, **kw: AmplitudeBranch(**kw),
+}
 
 
 def build_backbone(name: str, n_mels: int, **kwargs: object) -> nn.Module:
@@ -238,14 +262,27 @@ def build_segment_classifier(
     backbone_kwargs: dict | None = None,
     dropout: float = 0.2,
     pretrained_path: str | None = None,
+    branches: dict[str, dict | None] | None = None,
 ) -> SegmentClassifier:
-    """What the Hydra config instantiates (``detector.model``); loads PANN weights if asked."""
+    """What the Hydra config instantiates (``detector.model``); loads PANN weights if asked.
+
+    ``branches``: name in :data:`BRANCHES` -> keyword arguments (``{}`` for the defaults, None to
+    leave that branch out). None or ``{}`` gives the log-mel network alone (the published shape).
+    """
     frontend = LogMel(**features)
+    built: dict[str, nn.Module] = {}
+    for name, kwargs in (branches or {}).items():
+        if kwargs is None:
+            continue
+        if name not in BRANCHES:
+            raise ValueError(f"unknown branch {name!r}; choose from {sorted(BRANCHES)}")
+        built[name] = BRANCHES[name](frontend, **kwargs)
     net = SegmentClassifier(
         frontend,
         build_backbone(backbone, frontend.n_mels, **(backbone_kwargs or {})),
         num_classes=len(classes),
         dropout=dropout,
+        branches=built,
     )
     if pretrained_path:
         from training.models.pretrained import load_pann_weights
