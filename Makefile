@@ -5,8 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ARGS   ?=
+DATASETS ?= audio_artifact block_corruption
 
-.PHONY: install dataset train export detect test test-slow lint format bench bench-detect clean help
+.PHONY: install dataset train export detect test test-slow lint format bench bench-detect bench-blockdetect bench-detect-frames sweep clean help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -15,12 +16,15 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# W&B's sweep engine pins numpy<2 but runs on numpy 2 (tests/experiments exercise it): --no-deps
+	# keeps .venv's numpy; its real dependencies (jsonschema, jsonref) are in pyproject.toml.
+	$(BIN)/python -m pip install --quiet --no-deps sweeps==0.3.0
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) ## create .venv with every dependency (re-runs when pyproject.toml changes)
 
-dataset: install ## build shards + dataset card (default: built-in sources); ARGS="key=value ..."
-	$(BIN)/python -m impairments.build $(ARGS)
+dataset: install ## build shards + card of each of DATASETS (default: built-in sources); ARGS="key=value ..."
+	set -e; for name in $(DATASETS); do $(BIN)/python -m impairments.build dataset=$$name $(ARGS); done
 
 train: install ## train a detector: ARGS="detector=audio_artifact ..."
 	$(BIN)/python train.py $(ARGS)
@@ -50,6 +54,17 @@ bench: install ## build throughput against the decode floor: ARGS="--sources PAT
 
 bench-detect: install ## detection speed on a generated 1-hour file: make bench-detect CKPT=exports/...
 	$(BIN)/python -m training.detect.bench checkpoint=$(CKPT) $(ARGS)
+
+bench-blockdetect: install ## ffmpeg blockdetect baseline on block_corruption val/test: ARGS="--metrics <run>/metrics.json"
+	$(BIN)/python -m training.baselines.blockdetect $(ARGS)
+
+bench-detect-frames: install ## frame-detector speed on a generated 720p clip: make bench-detect-frames CKPT=exports/...
+	$(BIN)/python -m training.detect.bench_frames checkpoint=$(CKPT) $(ARGS)
+
+SWEEP ?= experiments/sweeps/audio_artifact.yaml
+COUNT ?= 8
+sweep: install ## tune a detector: make sweep SWEEP=experiments/sweeps/<detector>.yaml COUNT=8 [ARGS="key=value ..."]
+	$(BIN)/python -m experiments.sweep $(SWEEP) --count $(COUNT) $(ARGS)
 
 clean: ## remove built data, exports and run outputs (keeps .venv)
 	rm -rf data exports outputs logs wandb .pytest_cache

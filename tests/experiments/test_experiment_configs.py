@@ -1,0 +1,35 @@
+"""Experiment configs that reproduce README numbers pin the dataset card they were measured on."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from .conftest import REPO
+
+README_EXPERIMENTS = ["audio_artifact_default", "audio_artifact_real_recordings"]
+
+
+def compose_with(overrides: list[str]):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose("train", overrides=overrides)
+
+
+@pytest.mark.parametrize("name", README_EXPERIMENTS)
+def test_readme_experiments_pin_a_dataset_card(name: str) -> None:
+    cfg = compose_with([f"experiment={name}"])
+    assert re.fullmatch(r"[0-9a-f]{64}", cfg.expected_card_sha256)
+    assert "readme" in cfg.tags
+
+
+def test_real_recordings_evaluates_a_checkpoint_on_the_real_build() -> None:
+    cfg = compose_with(["experiment=audio_artifact_real_recordings", "ckpt_path=x.ckpt"])
+    assert not cfg.train and cfg.test and not cfg.export
+    assert cfg.detector.data.card_path.endswith("data_manifests/shared_audio.card.json")
+
+
+def test_search_base_spells_out_the_swept_model_size_keys() -> None:
+    cfg = compose_with(["experiment=audio_artifact_search_base"])
+    assert list(cfg.detector.model.backbone_kwargs) == ["widths", "hidden"]
