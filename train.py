@@ -32,7 +32,7 @@ log = logging.getLogger("train")
 
 
 def detector_info(cfg: DictConfig) -> dict[str, Any]:
-    keys = ("name", "classes", "sample_rate", "segment_s", "segment_samples", "detect")
+    keys = ("name", "classes", "groups", "sample_rate", "segment_s", "segment_samples", "detect")
     info = {k: cfg.detector[k] for k in keys if k in cfg.detector}
     return OmegaConf.to_container(OmegaConf.create(info), resolve=True)  # type: ignore[return-value]
 
@@ -41,6 +41,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.detector.data)
+    expected = cfg.get("expected_card_sha256")
+    if expected and expected != datamodule.card_sha256:
+        log.warning(
+            "dataset card %s is not the %s this experiment was measured on: expect other numbers",
+            datamodule.card_sha256,
+            expected,
+        )
     net = hydra.utils.instantiate(cfg.detector.model)
     module = hydra.utils.instantiate(
         cfg.detector.module,

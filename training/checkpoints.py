@@ -40,6 +40,8 @@ def load_network(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     checkpoint = read_checkpoint(path)
     config = model_config(checkpoint)
     config["pretrained_path"] = None  # the weights come from the checkpoint itself
+    if "pretrained" in config:  # ...so never download them (block-corruption trunk)
+        config["pretrained"] = False
     net: nn.Module = instantiate(config)
     prefix = "net."
     state = {

@@ -137,6 +137,13 @@ def export_checkpoint(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     net, meta = load_network(checkpoint)
+    if metrics is None:
+        found = checkpoint.resolve().parent.parent / "metrics.json"
+        metrics = json.loads(found.read_text()) if found.is_file() else None
+    if type(net).__name__ == "BlockMapModel":  # frame-map detectors have their own exporter
+        from training.export_block_map import export_block_map
+
+        return export_block_map(net, meta, checkpoint, output_dir, metrics, opset, tolerance)
     detector = meta["detector"]
     frontend = net.frontend
     samples = frontend.segment_samples
@@ -152,9 +159,6 @@ def export_checkpoint(
     parity = onnx_parity(net, output_dir / ONNX_FILE, samples)
     stft_diff = onnx_parity(net, output_dir / ONNX_FILE, samples, reference)
     ts_diff = torchscript_parity(net, output_dir / TORCHSCRIPT_FILE, samples)
-    if metrics is None:
-        found = checkpoint.resolve().parent.parent / "metrics.json"
-        metrics = json.loads(found.read_text()) if found.is_file() else None
 
     card = {
         "detector": detector.get("name"),
@@ -172,6 +176,10 @@ def export_checkpoint(
         "outputs": OUTPUT_NAMES,
         "features": {**frontend.settings(), "exported_method": "factorised DFT (conv+matmul)"},
         "backbone": meta["model_config"].get("backbone"),
+        "branches": sorted(getattr(net, "branches", {}) or {}),
+        "mains_spectrum": (
+            net.branches["mains"].spectrum.settings() if "mains" in net.branches else None
+        ),
         "parameters": sum(p.numel() for p in net.parameters()),
         "detect": detector.get("detect") or {},
         "metrics": metrics,

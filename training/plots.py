@@ -1,4 +1,5 @@
-"""Confusion-matrix figure: counts plus row-normalised recall, readable at a glance in W&B."""
+"""Figures for run reports: confusion matrices (counts plus row-normalised recall) and corruption
+map overlays (frame, true mask, predicted map), readable at a glance in W&B."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ matplotlib.use("Agg")  # headless: training machines have no display
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from training.overlays import overlay_map
 
 
 def save_confusion_matrix(
@@ -46,5 +49,32 @@ def save_confusion_matrix(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def save_map_overlays(samples: Sequence[dict], path: str | Path) -> Path:
+    """One row per sample: the frame, its true mask over it (red), the predicted map over it.
+
+    ``samples``: dicts with ``frame`` (H, W, 3) uint8, ``mask`` (H, W) bool, ``map`` (h, w)
+    probabilities and ``title``.
+    """
+    rows = len(samples)
+    figure, axes = plt.subplots(rows, 3, figsize=(9, 3.1 * rows), squeeze=False)
+    for row, sample in zip(axes, samples, strict=True):
+        frame = np.asarray(sample["frame"])
+        mask = np.asarray(sample["mask"], dtype=np.float32)
+        row[0].imshow(frame)
+        row[1].imshow(overlay_map(frame, mask, alpha=0.6))
+        row[2].imshow(overlay_map(frame, sample["map"], alpha=0.6))
+        row[0].set_title(sample.get("title", ""), fontsize=7, loc="left")
+        row[1].set_title("true mask", fontsize=8)
+        row[2].set_title("predicted map", fontsize=8)
+        for axis in row:
+            axis.set_axis_off()
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90)
     plt.close(figure)
     return path

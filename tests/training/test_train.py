@@ -33,7 +33,7 @@ def test_configs_compose_and_instantiate(
 )
 def test_experiments_compose(experiment: str, compose_train) -> None:
     cfg = compose_train([f"experiment={experiment}"])
-    assert cfg.detector.model.backbone in {"light", "cnn14"}
+    assert cfg.detector.model.backbone in {"light", "cnn14", "resnet18"}
 
 
 def test_hparams_search_composes(compose_train) -> None:

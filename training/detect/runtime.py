@@ -128,10 +128,11 @@ def _read_card(folder: Path) -> dict[str, Any]:
         raise ModelLoadError(f"{card_path}: not valid JSON ({error})") from error
 
 
-def load_segment_model(
-    checkpoint: str | os.PathLike[str], runtime: str = "auto", threads: int | None = None
-) -> SegmentModel:
-    """``checkpoint`` = export folder, ``model.onnx``/``model.ts`` inside one, or a ``.ckpt``.
+def resolve_model_file(
+    checkpoint: str | os.PathLike[str], runtime: str = "auto"
+) -> tuple[str, Path, Path]:
+    """``(runtime, model file, export folder)`` for an export folder, a ``model.onnx``/``model.ts``
+    inside one, or a ``.ckpt`` (runtime ``torch``). Shared by every detector's loader.
 
     ``runtime``: ``auto`` (ONNX if present, else TorchScript, else the checkpoint), ``onnx``,
     ``torchscript`` or ``torch``.
@@ -140,7 +141,7 @@ def load_segment_model(
     if not path.exists():
         raise ModelLoadError(f"{path}: no such export folder or checkpoint")
     if path.is_file() and path.suffix == ".ckpt":
-        return _checkpoint(path, threads)
+        return "torch", path, path.parent
     folder = path if path.is_dir() else path.parent
     if path.is_file():
         by_suffix = {".onnx": "onnx", ".ts": "torchscript", ".pt": "torchscript"}
@@ -159,6 +160,15 @@ def load_segment_model(
     target = files[runtime]
     if not target.is_file():
         raise ModelLoadError(f"{target}: missing (runtime={runtime})")
+    return runtime, target, folder
+
+
+def load_segment_model(
+    checkpoint: str | os.PathLike[str], runtime: str = "auto", threads: int | None = None
+) -> SegmentModel:
+    """``checkpoint`` = export folder, ``model.onnx``/``model.ts`` inside one, or a ``.ckpt``
+    (see ``resolve_model_file`` for ``runtime``)."""
+    runtime, target, folder = resolve_model_file(checkpoint, runtime)
     if runtime == "torch":
         return _checkpoint(target, threads)
     card = _read_card(folder)
