@@ -271,14 +271,8 @@ def read_audio(
         raise MediaError(path, "audio stream decodes to no samples")
     if start_s > 0:  # seeking lands on a packet boundary at or before the requested time
         audio = audio[:, int(round(max(0.0, start_s - (first_time or 0.0)) * source_rate)) :]
-    elif declared is not None:
-        decoded = audio.shape[1] / source_rate
-        if declared - decoded > max(
-            _TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_RATIO * declared
-        ):
-            raise MediaError(
-                path, f"truncated: decoded {decoded:.2f} s of the {declared:.2f} s it declares"
-            )
+    else:
+        _check_truncation(path, audio.shape[1] / source_rate, declared)
     if duration_s is not None:
         audio = audio[:, : int(round(duration_s * source_rate))]
     if not math.isfinite(float(np.sum(audio, dtype=np.float64))):  # NaN/inf propagate; no mask
@@ -375,16 +369,58 @@ def iter_audio_blocks(
     """Decode the first audio track in float32 ``(channels, n)`` blocks of about ``block_s``.
 
     For programmes of any length: memory stays at about one block, and a consumer can analyse one
-    block while the next decodes (libav and soxr release the GIL). The blocks concatenate to what
-    :func:`read_audio` returns, up to soxr's streaming edge (< 1e-6 apart). The same problems raise
-    :class:`MediaError`, but only when met: blocks yielded before a corrupt packet, a NaN or a
-    truncation are provisional until the iterator finishes.
+    block while the next decodes (the decoders and soxr release the GIL). The blocks concatenate to
+    what :func:`read_audio` returns (identical on the formats tested; soxr's streaming edge could
+    differ by < 1e-6). The same problems raise :class:`MediaError`, but only when met: blocks
+    yielded before a corrupt packet, a NaN or a truncation are provisional until the end.
+
+    FLAC and WAV up to stereo are read with libsndfile: bit-identical samples, about twice as fast
+    as libav's FLAC decoder, and detection of a long programme is bound by decoding.
     """
     path = Path(path)
     if block_s <= 0:
         raise ValueError(f"block_s must be > 0, got {block_s}")
     if channels is not None and channels not in _LAYOUTS:
         raise ValueError(f"unsupported channel count {channels}; use one of {sorted(_LAYOUTS)}")
+    native = _libsndfile_blocks(path, block_s) or _libav_blocks(path, block_s)
+    resampler: soxr.ResampleStream | None = None
+    for block in native:
+        if not math.isfinite(float(np.sum(block.samples, dtype=np.float64))):
+            raise MediaError(path, "audio contains NaN or infinite samples")
+        audio = _mix(block.samples, block.names, channels or block.samples.shape[0])
+        target = int(sample_rate or block.rate)
+        if target != block.rate:
+            if resampler is None:
+                resampler = soxr.ResampleStream(
+                    block.rate, target, audio.shape[0], dtype="float32", quality="HQ"
+                )
+            audio = resampler.resample_chunk(np.ascontiguousarray(audio.T)).T
+        if audio.shape[1]:
+            yield np.ascontiguousarray(audio, dtype=np.float32)
+    if resampler is not None:
+        tail = resampler.resample_chunk(np.zeros((0, audio.shape[0]), np.float32), last=True).T
+        if tail.shape[1]:
+            yield np.ascontiguousarray(tail, dtype=np.float32)
+
+
+class _NativeBlock(NamedTuple):
+    """Decoded float32 ``(channels, n)`` samples at the source rate, with channel names."""
+
+    samples: np.ndarray
+    rate: int
+    names: list[str]
+
+
+def _check_truncation(path: Path, decoded_s: float, declared_s: float | None) -> None:
+    if declared_s is not None and declared_s - decoded_s > max(
+        _TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_RATIO * declared_s
+    ):
+        raise MediaError(
+            path, f"truncated: decoded {decoded_s:.2f} s of the {declared_s:.2f} s it declares"
+        )
+
+
+def _libav_blocks(path: Path, block_s: float) -> Iterator[_NativeBlock]:
     with _open(path) as container:
         if not container.streams.audio:
             kinds = ", ".join(s.type for s in container.streams) or "none"
@@ -394,46 +430,60 @@ def iter_audio_blocks(
             raise MediaError(path, "audio stream has no sample rate or channel layout")
         declared = _declared_duration(container, stream)
         pending: list[np.ndarray] = []
-        pending_samples = decoded = 0
-        resampler: soxr.ResampleStream | None = None
-        rate, names = int(stream.codec_context.sample_rate), ["FC"]
-
-        def convert(last: bool) -> np.ndarray:
-            nonlocal resampler
-            audio = _assemble(pending) if pending else np.zeros((len(names), 0), np.float32)
-            if not math.isfinite(float(np.sum(audio, dtype=np.float64))):
-                raise MediaError(path, "audio contains NaN or infinite samples")
-            audio = _mix(audio, names, channels or audio.shape[0])
-            target = int(sample_rate or rate)
-            if target != rate:
-                if resampler is None:
-                    resampler = soxr.ResampleStream(
-                        rate, target, audio.shape[0], dtype="float32", quality="HQ"
-                    )
-                audio = resampler.resample_chunk(np.ascontiguousarray(audio.T), last=last).T
-            return np.ascontiguousarray(audio, dtype=np.float32)
-
+        pending_samples = decoded = rate = 0
+        names: list[str] = []
         for frame in _native_frames(path, container, stream):
             rate, names = frame.rate, frame.names
             pending.append(frame.samples)
             pending_samples += frame.samples.shape[1]
             decoded += frame.samples.shape[1]
             if pending_samples >= block_s * rate:
-                yield convert(last=False)
+                yield _NativeBlock(_assemble(pending), rate, names)
                 pending, pending_samples = [], 0
         if not decoded:
             raise MediaError(path, "audio stream decodes to no samples")
-        if declared is not None:
-            seconds = decoded / rate
-            if declared - seconds > max(
-                _TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_RATIO * declared
-            ):
-                raise MediaError(
-                    path, f"truncated: decoded {seconds:.2f} s of the {declared:.2f} s it declares"
-                )
-        tail = convert(last=True)
-        if tail.shape[1]:
-            yield tail
+        _check_truncation(path, decoded / rate, declared)
+        if pending:
+            yield _NativeBlock(_assemble(pending), rate, names)
+
+
+_LIBSNDFILE_SUFFIXES = {".flac", ".wav"}
+
+
+def _libsndfile_blocks(path: Path, block_s: float) -> Iterator[_NativeBlock] | None:
+    """Blocks read by libsndfile, or None to leave the file to libav (other formats, surround,
+    or anything libsndfile will not open: libav then gives the precise error)."""
+    if path.suffix.lower() not in _LIBSNDFILE_SUFFIXES:
+        return None
+    try:
+        handle = soundfile.SoundFile(path)
+    except (soundfile.LibsndfileError, RuntimeError, OSError, TypeError):
+        return None
+    if handle.channels > 2 or handle.frames <= 0 or handle.samplerate <= 0:
+        handle.close()
+        return None
+    return _read_libsndfile(path, handle, block_s)
+
+
+def _read_libsndfile(
+    path: Path, handle: soundfile.SoundFile, block_s: float
+) -> Iterator[_NativeBlock]:
+    rate = int(handle.samplerate)
+    names = ["FC"] if handle.channels == 1 else ["FL", "FR"]
+    step = max(1, int(block_s * rate))
+    decoded = 0
+    with handle:
+        while True:
+            try:
+                data = handle.read(step, dtype="float32", always_2d=True)
+            except (soundfile.LibsndfileError, RuntimeError) as error:
+                at = decoded / rate
+                raise MediaError(path, f"corrupt audio at {at:.2f} s ({error})") from None
+            if not len(data):
+                break
+            decoded += len(data)
+            yield _NativeBlock(np.ascontiguousarray(data.T), rate, names)
+        _check_truncation(path, decoded / rate, handle.frames / rate)
 
 
 # Downmix weights by channel name: centre and surrounds at -3 dB, LFE left out (ITU-R BS.775).

@@ -132,3 +132,25 @@ def test_audio_blocks_report_bad_input_like_read_audio(tmp_path: Path) -> None:
         list(media_io.iter_audio_blocks(empty))
     with pytest.raises(ValueError, match="block_s"):
         list(media_io.iter_audio_blocks(empty, block_s=0))
+
+
+@pytest.mark.parametrize(
+    "name, subtype", [("a.flac", "PCM_16"), ("b.flac", "PCM_24"), ("c.wav", "FLOAT")]
+)
+def test_lossless_blocks_read_by_libsndfile_equal_libav(tmp_path: Path, name, subtype) -> None:
+    rate = 32000
+    stereo = music_like(3.2, rate, seed=9)
+    path = tmp_path / name
+    soundfile.write(path, stereo.T, rate, subtype=subtype)
+    assert media_io._libsndfile_blocks(path, 1.0) is not None  # the fast path is taken
+    libav = np.concatenate([b.samples for b in media_io._libav_blocks(path, 1.0)], axis=1)
+    blocks = list(media_io.iter_audio_blocks(path, block_s=1.0))
+    np.testing.assert_array_equal(np.concatenate(blocks, axis=1), libav)
+
+
+def test_truncated_flac_is_reported_by_the_block_reader(tmp_path: Path) -> None:
+    path = tmp_path / "cut off.flac"
+    soundfile.write(path, music_like(6.0, 32000, seed=2).T, 32000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    with pytest.raises(MediaError, match=r"cut off\.flac: (truncated|corrupt)"):
+        list(media_io.iter_audio_blocks(path, block_s=1.0))

@@ -120,14 +120,19 @@ class RandomAlignedCrop:
         positions = (length - self.size) // self.align + 1
         return int(torch.randint(positions, ())) * self.align
 
+    def _offset_within(self, slack: int) -> int:
+        return int(torch.randint(slack // self.align + 1, ())) * self.align
+
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         frames, mask = sample["frames"], sample["mask"]
         height, width = mask.shape
-        if height < self.size or width < self.size:
-            raise ValueError(
-                f"sample {sample.get('key')}: frame {height}x{width} is smaller than the "
-                f"{self.size}-px train crop (lower detector.data.train_transform.size)"
+        if height < self.size or width < self.size:  # small sources (QCIF): letterbox first
+            top = self._offset_within(self.size - height) if height < self.size else 0
+            left = self._offset_within(self.size - width) if width < self.size else 0
+            frames, mask = letterbox(
+                frames, mask, max(height, self.size), max(width, self.size), top, left
             )
+            height, width = mask.shape
         top, left = self._offset(height), self._offset(width)
         frames = frames[top : top + self.size, left : left + self.size]
         mask = mask[top : top + self.size, left : left + self.size]
@@ -143,3 +148,38 @@ class RandomAlignedCrop:
             "label": int(corrupted),
             "severity": sample["severity"] if corrupted else 0,
         }
+
+
+def letterbox(
+    frames: torch.Tensor, mask: torch.Tensor, height: int, width: int, top: int = 0, left: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Place a frame (H, W, 3) and its mask (H, W) on black bars of ``height x width``.
+
+    Why black bars and not edge replication or a resize: letterboxing is what real pictures get,
+    replicated edges look like the row smears the corrupted class holds, and a resize would move
+    the macroblock grid the corruption follows. The bars are clean in the mask.
+    """
+    canvas = frames.new_zeros((height, width, frames.shape[-1]))
+    canvas[top : top + frames.shape[0], left : left + frames.shape[1]] = frames
+    bars = mask.new_zeros((height, width))
+    bars[top : top + mask.shape[0], left : left + mask.shape[1]] = mask
+    return canvas, bars
+
+
+class PadToSize:
+    """Eval-time: letterbox frames smaller than ``size`` (bottom/right bars) so every batch
+    collates; frames already that large pass unchanged (the model is fully convolutional)."""
+
+    def __init__(self, size: int = 256) -> None:
+        if size <= 0:
+            raise ValueError(f"size must be positive, got {size}")
+        self.size = int(size)
+
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        height, width = sample["mask"].shape
+        if height >= self.size and width >= self.size:
+            return sample
+        frames, mask = letterbox(
+            sample["frames"], sample["mask"], max(height, self.size), max(width, self.size)
+        )
+        return {**sample, "frames": frames, "mask": mask}

@@ -61,6 +61,9 @@ def _onnx(path: Path, card: dict[str, Any], threads: int | None) -> SegmentModel
     options.intra_op_num_threads = _threads(threads)
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle worker threads must sleep, not spin: detection decodes the next block in another
+    # thread on the same cores, and spinning threads would take its CPU.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
 
