@@ -123,7 +123,12 @@ def run_trial(
         log_file.write(" ".join(command) + "\n")
         log_file.flush()
         process = subprocess.Popen(
-            command, cwd=REPO, env=trial_env, stdout=log_file, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO,
+            env=trial_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_default_sigint,
         )
         while process.poll() is None:
             time.sleep(poll_s)
@@ -167,6 +172,16 @@ def run_trial(
         error=error,
         history=history,
     )
+
+
+def _default_sigint() -> None:
+    """In the trial process, before exec: SIGINT back to its default.
+
+    A sweep started in the background (``make sweep &``, nohup, CI) inherits SIGINT *ignored*,
+    and Python then installs no KeyboardInterrupt handler: :func:`stop_process` could not stop a
+    trial, and hyperband would silently let every trial run to the end.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop_process(process: subprocess.Popen) -> None:

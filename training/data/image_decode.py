@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from torch.utils.data import default_collate
 
 MACROBLOCK = 16
 CLEAN_GROUP = "clean"
@@ -166,20 +167,17 @@ def letterbox(
     return canvas, bars
 
 
-class PadToSize:
-    """Eval-time: letterbox frames smaller than ``size`` (bottom/right bars) so every batch
-    collates; frames already that large pass unchanged (the model is fully convolutional)."""
-
-    def __init__(self, size: int = 256) -> None:
-        if size <= 0:
-            raise ValueError(f"size must be positive, got {size}")
-        self.size = int(size)
-
-    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
-        height, width = sample["mask"].shape
-        if height >= self.size and width >= self.size:
-            return sample
-        frames, mask = letterbox(
-            sample["frames"], sample["mask"], max(height, self.size), max(width, self.size)
-        )
-        return {**sample, "frames": frames, "mask": mask}
+def letterbox_collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Collate frames of different sizes: letterbox each to the batch's largest (bottom/right
+    bars, clean in the mask), then collate as usual. Stored crops are one size except from sources
+    smaller than the crop (QCIF); the model is fully convolutional, so the bars cost only compute.
+    """
+    height = max(int(sample["mask"].shape[0]) for sample in samples)
+    width = max(int(sample["mask"].shape[1]) for sample in samples)
+    padded = []
+    for sample in samples:
+        if tuple(sample["mask"].shape) != (height, width):
+            frames, mask = letterbox(sample["frames"], sample["mask"], height, width)
+            sample = {**sample, "frames": frames, "mask": mask}
+        padded.append(sample)
+    return default_collate(padded)

@@ -75,7 +75,8 @@ class WebDatasetDataModule(pl.LightningDataModule):
         splits: glob pattern per split, relative to ``shard_dir``.
         decoders: WebDataset decode handlers tried in order before the built-in ones (JSON...).
         train_transform: optional augmentation applied to mapped train samples.
-        eval_transform: optional deterministic map for val/test samples (e.g. letterboxing).
+        collate_fn: batch collation (default ``default_collate``; frames of mixed sizes need
+            ``image_decode.letterbox_collate``).
         num_workers: loader processes per split (capped at the number of shards per rank).
         shuffle_buffer: samples held for the train shuffle (shards are shuffled too).
         ddp_resample: under DDP, resample train shards with equal batches per rank.
@@ -89,7 +90,7 @@ class WebDatasetDataModule(pl.LightningDataModule):
         splits: dict[str, str] | None = None,
         decoders: Sequence[Callable[[str, bytes], Any]] = (decode_audio,),
         train_transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-        eval_transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         num_workers: int = 2,
@@ -104,7 +105,7 @@ class WebDatasetDataModule(pl.LightningDataModule):
         self.split_patterns = dict(splits or {s: f"{s}-*.tar" for s in SPLITS})
         self.decoders = list(decoders)
         self.train_transform = train_transform
-        self.eval_transform = eval_transform
+        self.collate_fn = collate_fn or default_collate
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size or batch_size)
         self.num_workers = int(num_workers)
@@ -193,9 +194,7 @@ class WebDatasetDataModule(pl.LightningDataModule):
         stages += [wds.decode(*self.decoders), wds.map(self.sample_map)]
         if train and self.train_transform is not None:
             stages.append(wds.map(self.train_transform))
-        elif not train and self.eval_transform is not None:
-            stages.append(wds.map(self.eval_transform))
-        stages.append(wds.batched(batch, collation_fn=default_collate, partial=True))
+        stages.append(wds.batched(batch, collation_fn=self.collate_fn, partial=True))
         dataset = wds.DataPipeline(*stages)
         if resample:
             dataset = dataset.with_epoch(nbatches=n_batches // max(workers, 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from training.data.image_decode import PadToSize, RandomAlignedCrop
+from training.data.image_decode import RandomAlignedCrop, letterbox_collate
 
 
 def sample(height: int, width: int) -> dict:
@@ -24,9 +24,8 @@ def test_train_crop_letterboxes_a_small_frame_on_the_macroblock_grid() -> None:
     assert out["mask"].sum() <= 16 * 16
 
 
-def test_eval_padding_makes_mixed_sizes_collate_and_leaves_big_frames_alone() -> None:
-    pad = PadToSize(256)
-    small, big = pad(sample(128, 160)), pad(sample(256, 256))
-    assert small["frames"].shape == big["frames"].shape == (256, 256, 3)
-    assert int(small["mask"].sum()) == 256  # the one corrupted macroblock, nothing added
-    assert torch.equal(big["frames"], sample(256, 256)["frames"])
+def test_mixed_sizes_collate_letterboxed_to_the_largest() -> None:
+    batch = letterbox_collate([sample(128, 160), sample(256, 256), sample(256, 256)])
+    assert batch["frames"].shape == (3, 256, 256, 3)
+    assert int(batch["mask"][0].sum()) == 256  # the one corrupted macroblock, nothing added
+    assert torch.equal(batch["frames"][1], sample(256, 256)["frames"])
