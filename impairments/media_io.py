@@ -235,6 +235,19 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         )
 
 
+def _first_audio_stream(
+    path: Path, container: av.container.InputContainer
+) -> av.audio.stream.AudioStream:
+    """The stream every reader decodes, or the reason there is none usable."""
+    if not container.streams.audio:
+        kinds = ", ".join(s.type for s in container.streams) or "none"
+        raise MediaError(path, f"no audio stream (streams: {kinds})")
+    stream = container.streams.audio[0]
+    if not stream.codec_context.sample_rate or not stream.codec_context.channels:
+        raise MediaError(path, "audio stream has no sample rate or channel layout")
+    return stream
+
+
 def read_audio(
     path: str | os.PathLike[str],
     sample_rate: int | None = None,
@@ -256,12 +269,7 @@ def read_audio(
     if channels is not None and channels not in _LAYOUTS:
         raise ValueError(f"unsupported channel count {channels}; use one of {sorted(_LAYOUTS)}")
     with _open(path) as container:
-        if not container.streams.audio:
-            kinds = ", ".join(s.type for s in container.streams) or "none"
-            raise MediaError(path, f"no audio stream (streams: {kinds})")
-        stream = container.streams.audio[0]
-        if not stream.codec_context.sample_rate or not stream.codec_context.channels:
-            raise MediaError(path, "audio stream has no sample rate or channel layout")
+        stream = _first_audio_stream(path, container)
         if start_s > 0:
             container.seek(int(start_s * 1_000_000), any_frame=False)
         audio, source_rate, names, first_time = _decode_native(path, container, stream)
@@ -422,12 +430,7 @@ def _check_truncation(path: Path, decoded_s: float, declared_s: float | None) ->
 
 def _libav_blocks(path: Path, block_s: float) -> Iterator[_NativeBlock]:
     with _open(path) as container:
-        if not container.streams.audio:
-            kinds = ", ".join(s.type for s in container.streams) or "none"
-            raise MediaError(path, f"no audio stream (streams: {kinds})")
-        stream = container.streams.audio[0]
-        if not stream.codec_context.sample_rate or not stream.codec_context.channels:
-            raise MediaError(path, "audio stream has no sample rate or channel layout")
+        stream = _first_audio_stream(path, container)
         declared = _declared_duration(container, stream)
         pending: list[np.ndarray] = []
         pending_samples = decoded = rate = 0
