@@ -9,6 +9,7 @@ column are partial, exactly as a decoder pads them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -135,6 +136,16 @@ class VideoImpairment(Impairment):
     media: ClassVar[str] = "video"
     # True for clean-class look-alikes: their mask is always empty.
     hard_negative: ClassVar[bool] = False
+    # The families a subclass draws from; a constructor's ``families=`` narrows them.
+    FAMILIES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self, severity: int = 3, *, families: Sequence[str] | None = None, **overrides: Any
+    ) -> None:
+        super().__init__(severity, **overrides)
+        if families is not None or self.FAMILIES:
+            chosen = self.FAMILIES if families is None else families
+            self.families = self.subset("families", chosen, self.FAMILIES)
 
     def draw(  # type: ignore[override]
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float

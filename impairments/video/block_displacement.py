@@ -15,7 +15,6 @@ predicting from them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -63,11 +62,7 @@ class BlockDisplacement(VideoImpairment):
     name = "block_displacement"
     severity_ranges: ClassVar = RUN_SEVERITY_RANGES
 
-    def __init__(
-        self, severity: int = 3, *, families: Sequence[str] = FAMILIES, **overrides: Any
-    ) -> None:
-        super().__init__(severity, **overrides)
-        self.families = self.subset("families", families, FAMILIES)
+    FAMILIES = FAMILIES
 
     def draw(
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float

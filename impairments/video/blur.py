@@ -8,7 +8,6 @@ shaken camera blurs every frame alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import cv2
@@ -41,11 +40,7 @@ class Blur(VideoImpairment):
     hard_negative = True
     severity_ranges: ClassVar = {s: {"sigma": sigma} for s, sigma in _SIGMA.items()}
 
-    def __init__(
-        self, severity: int = 3, *, families: Sequence[str] = FAMILIES, **overrides: Any
-    ) -> None:
-        super().__init__(severity, **overrides)
-        self.families = self.subset("families", families, FAMILIES)
+    FAMILIES = FAMILIES
 
     def draw(
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float

@@ -11,7 +11,6 @@ state; a plain Generator keeps the one-seed-for-everything contract and is faste
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import cv2
@@ -52,11 +51,7 @@ class Grain(VideoImpairment):
     hard_negative = True
     severity_ranges: ClassVar = {s: {"sigma": sigma} for s, sigma in _SIGMA.items()}
 
-    def __init__(
-        self, severity: int = 3, *, families: Sequence[str] = FAMILIES, **overrides: Any
-    ) -> None:
-        super().__init__(severity, **overrides)
-        self.families = self.subset("families", families, FAMILIES)
+    FAMILIES = FAMILIES
 
     def draw(
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float
