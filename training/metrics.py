@@ -244,7 +244,9 @@ class BlockCorruptionMetrics(Metric):
         value = getattr(self, name)
         if isinstance(value, list):
             value = torch.cat(value) if value else torch.zeros(0)
-        return value.detach().cpu().numpy()
+        value = value.detach()
+        # bf16/fp16 under mixed precision: numpy has no bfloat16
+        return (value.float() if value.is_floating_point() else value).cpu().numpy()
 
     def compute(self) -> dict[str, Any]:
         """``{"scalars": to log, "report": for metrics.json}``; ``bal_acc`` is v2's."""

@@ -64,7 +64,7 @@ class OverlayCollector:
                 {
                     "frame": batch["frames"][i].cpu().numpy(),
                     "mask": batch["mask"][i].cpu().numpy(),
-                    "map": outputs.corruption_map[i].detach().cpu().numpy(),
+                    "map": outputs.corruption_map[i].detach().float().cpu().numpy(),  # bf16 under AMP
                     "title": (
                         f"{groups[int(batch['group'][i])]}"
                         f" | true {BINARY_CLASSES[int(batch['label'][i])]}"
