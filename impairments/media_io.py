@@ -95,6 +95,7 @@ class AudioStreamInfo:
     sample_rate: int
     channels: int
     duration_s: float | None
+    start_s: float | None = None  # first presentation time: A/V alignment when remuxing
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class VideoStreamInfo:
     fps: float | None
     frame_count: int | None
     duration_s: float | None
+    start_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                 sample_rate=int(stream.codec_context.sample_rate or 0),
                 channels=int(stream.codec_context.channels or 0),
                 duration_s=_seconds(stream.duration, stream.time_base),
+                start_s=_seconds(stream.start_time, stream.time_base),
             )
             for stream in container.streams.audio
         ]
@@ -221,6 +224,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                 fps=float(stream.average_rate) if stream.average_rate else None,
                 frame_count=int(stream.frames) or None,
                 duration_s=_seconds(stream.duration, stream.time_base),
+                start_s=_seconds(stream.start_time, stream.time_base),
             )
             for stream in container.streams.video
         ]

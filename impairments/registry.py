@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from impairments.base import Impairment
 
 _REGISTRY: dict[str, type[Impairment]] = {}
-MEDIA_KINDS = ("audio", "video", "all")
+MEDIA_KINDS = ("audio", "video", "av", "all")
 
 T = TypeVar("T", bound=type[Impairment])
 
@@ -30,11 +30,13 @@ def _load_builtin(kind: str = "audio") -> None:
     import impairments.audio  # (its modules register themselves)
 
     if kind in ("video", "all"):
-        import impairments.video  # noqa: F401
+        import impairments.video
+    if kind in ("av", "all"):
+        import impairments.av  # noqa: F401
 
 
 def names(kind: str = "audio") -> list[str]:
-    """Registered impairment names of one media ``kind`` ("audio", "video" or "all"), sorted.
+    """Registered impairment names of one media ``kind`` ("audio", "video", "av" or "all"), sorted.
 
     Audio stays the default so callers written before video existed see the same list.
     """
