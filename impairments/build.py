@@ -13,7 +13,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from impairments.builder.run import build_dataset
+from impairments.builder.run import BuildFailedError, build_dataset
 from impairments.media_io import MediaError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -26,6 +26,9 @@ def main(cfg: DictConfig) -> None:
     except (MediaError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except BuildFailedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

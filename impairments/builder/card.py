@@ -57,7 +57,10 @@ def git_commit() -> str | None:
 
 
 def display_path(path: str | Path) -> str:
-    """Relative to the working directory when inside it, so cards move with the repository."""
+    """Relative to the working directory when inside it, so cards move with the repository;
+    URLs (``s3://...``) unchanged."""
+    if "://" in str(path):
+        return str(path)
     resolved = Path(path).resolve()
     try:
         return resolved.relative_to(Path.cwd().resolve()).as_posix()

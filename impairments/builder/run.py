@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,8 +19,11 @@ from tqdm import tqdm
 
 from impairments import media_io
 from impairments.builder import card as cards
-from impairments.builder.plan import make_plan, plan_digest
+from impairments.builder.executors import TaskError, TaskFailure, describe, make_executor
+from impairments.builder.plan import PlannedShard, make_plan, plan_digest
 from impairments.builder.render import RenderSettings, ShardResult, render_shard
+from impairments.builder.resume import build_fingerprint, claim_output, finished_shards
+from impairments.builder.storage import ShardStore, clear_local_staging
 from impairments.builder.video_render import VideoRenderSettings, render_video_shard
 from impairments.screening import ScreeningSettings
 from impairments.sources import SourceItem, assign_splits
@@ -77,11 +82,53 @@ def probe_video_duration(item: SourceItem) -> tuple[float | None, str | None]:
         return None, error.reason
 
 
+class BuildFailedError(RuntimeError):
+    """Some shards failed after their retries; the others were built and the card says which."""
+
+
 def _render(job: tuple[Any, Any]) -> ShardResult:
     shard, settings = job
     if isinstance(settings, VideoRenderSettings):
         return render_video_shard(shard, settings)
     return render_shard(shard, settings)
+
+
+def render_and_publish(job: tuple[PlannedShard, Any, ShardStore]) -> ShardResult:
+    """One executor task: render a shard into the store's staging folder, then publish it.
+
+    Errors come back as one line naming the shard and the source items it reads, so a failure on
+    a worker of a remote cluster can be traced to a file without its logs.
+    """
+    shard, settings, store = job
+    Path(settings.output_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        result = _render((shard, settings))
+    except Exception as error:
+        sources = ", ".join(planned.item.describe() for planned in shard.items[:4])
+        more = f" (+{len(shard.items) - 4} more)" if len(shard.items) > 4 else ""
+        raise TaskError(f"{shard.name} [{sources}{more}]: {describe(error)}") from error
+    if store.remote:
+        staged = Path(settings.output_dir)
+        result = replace(result, path=store.path(f"{shard.name}.tar"))
+        stats = staged / f"{shard.name}.stats.json"
+        stats.write_text(json.dumps(result.__dict__, indent=2, sort_keys=True))
+        store.publish(staged / f"{shard.name}.tar", stats)
+    return result
+
+
+def executor_spec(cfg: DictConfig) -> dict[str, Any]:
+    """The ``executor`` group, with the older top-level ``workers=`` as a shorthand for it
+    (``workers=0`` = serial, ``workers=N`` = N processes or local Ray CPUs)."""
+    spec: dict[str, Any] = dict(
+        OmegaConf.to_container(cfg.executor, resolve=True) if cfg.get("executor") else {}  # type: ignore[arg-type]
+    )
+    spec.setdefault("kind", "processes")
+    if cfg.get("workers") is not None:
+        if int(cfg.workers) == 0:
+            return {"kind": "serial", "retries": spec.get("retries", 1)}
+        if spec["kind"] in ("processes", "ray") and spec.get("workers") is None:
+            spec["workers"] = int(cfg.workers)
+    return spec
 
 
 def list_items(
@@ -180,20 +227,58 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
             "segment_s": settings.segment_s,
             "hop_s": settings.hop_s,
         }
-    _clear_previous_build(output_dir)
+    store = ShardStore(str(cfg.output_dir), dict(cfg.get("storage_options") or {}))
+    plan_sha256 = plan_digest(shards)
+    fingerprint = build_fingerprint(plan_sha256, settings)
+    resuming = claim_output(
+        store,
+        fingerprint,
+        {"name": str(cfg.name), "dataset": str(data.kind), "plan_sha256": plan_sha256},
+        overwrite=bool(cfg.get("overwrite", False)),
+    )
+    settings = replace(settings, output_dir=str(store.staging_dir(fingerprint)))
+    finished, repaired = finished_shards(
+        store, [s.name for s in shards], str(cfg.get("verify", "auto"))
+    )
+    for name, why in sorted(repaired.items()):
+        log.warning("%s: rebuilding (%s)", name, why)
+    if resuming or finished:
+        print(f"resumed: {len(finished)} of {len(shards)} shards already done")
     cards.write_jsonl(manifest_dir / f"{cfg.name}.sources.jsonl", manifest_rows)
 
-    log.info("rendering %d samples into %d shards in %s", planned, len(shards), output_dir)
+    executor = make_executor(executor_spec(cfg))
+    todo = [s for s in shards if s.name not in finished]
+    log.info(
+        "rendering %d samples into %d shards in %s (%s executor, %d to do)",
+        planned,
+        len(shards),
+        store.url,
+        executor.name,
+        len(todo),
+    )
     bar = tqdm(total=planned, unit="sample", desc=f"build {cfg.name}", dynamic_ncols=True)
-    done = [0]
+    done = [len(finished)]
+    per_window = settings.frames_per_clip if media == "video" else 1
+    bar.update(sum(s.sample_count for s in shards if s.name in finished) * per_window)
 
-    def advance(result: ShardResult) -> None:
+    def advance(outcome: ShardResult | TaskFailure) -> None:
         done[0] += 1
-        bar.update(result.count + sum(result.skipped_segments.values()))
+        if isinstance(outcome, ShardResult):
+            bar.update(outcome.count + sum(outcome.skipped_segments.values()))
         bar.set_postfix(shards=f"{done[0]}/{len(shards)}")
 
-    results = parallel_map(_render, [(s, settings) for s in shards], workers, advance)
+    outcomes = executor.map(
+        render_and_publish, [(s, settings, store) for s in todo], [s.name for s in todo], advance
+    )
     bar.close()
+    if store.remote:
+        clear_local_staging(Path(settings.output_dir))
+    failures = [o for o in outcomes if isinstance(o, TaskFailure)]
+    results = sorted(
+        [ShardResult(**stats) for stats in finished.values()]
+        + [o for o in outcomes if isinstance(o, ShardResult)],
+        key=lambda r: (r.split, r.name),
+    )
     screened: list[dict[str, Any]] = []
     for result in results:  # an item split over two shards reports its failure twice
         skipped_items.extend(s for s in result.skipped_items if s not in skipped_items)
@@ -206,7 +291,8 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
             "classes": list(data.labels),
             **format_info,
             "seed": int(cfg.seed),
-            "plan_sha256": plan_digest(shards),
+            "plan_sha256": plan_sha256,
+            "build_fingerprint": fingerprint,
             "sources": {
                 "type": str(cfg.sources._target_),
                 "items": len(items),
@@ -219,6 +305,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
                 "manifest": cards.display_path(manifest_dir / f"{cfg.name}.sources.jsonl"),
             },
             "splits": cards.split_summary(results, list(data.labels)),
+            "failed_shards": [f.to_json() for f in failures],
             "skipped_items": skipped_items,
             "screened_items": sorted(screened, key=lambda row: row["id"]),
             "config": OmegaConf.to_container(cfg, resolve=True),
@@ -235,13 +322,20 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
         {
             "card": cards.display_path(card_path),
             "seconds": round(seconds, 2),
-            "workers": workers,
+            "executor": executor_spec(cfg),
+            "resumed_shards": len(finished),
             "samples": samples,
             "samples_per_s": round(samples / max(seconds, 1e-9), 1),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
     )
     _print_summary(card, card_path, seconds)
+    if failures:
+        lines = [f"  {f.task}: {f.error} (after {f.attempts} attempt(s))" for f in failures]
+        raise BuildFailedError(
+            f"{len(failures)} of {len(shards)} shards failed; the rest are built and the card "
+            f"lists the failures; run the same command again to retry them:\n" + "\n".join(lines)
+        )
     return card
 
 
@@ -259,14 +353,6 @@ def _audio_settings(cfg: DictConfig, output_dir: Path) -> RenderSettings:
         impairment_ranges=OmegaConf.to_container(data.impairments, resolve=True) or {},  # type: ignore[arg-type]
         screening=ScreeningSettings(**cfg.screening),
     )
-
-
-def _clear_previous_build(output_dir: Path) -> None:
-    """Shards of an earlier, differently sized build must not linger next to the new ones."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for pattern in ("*.tar", "*.tar.tmp", "*.stats.json", "*.stats.json.tmp"):
-        for stale in output_dir.glob(pattern):
-            stale.unlink()
 
 
 def _print_summary(card: dict[str, Any], card_path: Path, seconds: float) -> None:
