@@ -41,13 +41,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.detector.data)
-    expected = cfg.get("expected_card_sha256")
-    if expected and expected != datamodule.card_sha256:
-        log.warning(
-            "dataset card %s is not the %s this experiment was measured on: expect other numbers",
-            datamodule.card_sha256,
-            expected,
-        )
+    _check_expected_data(cfg, datamodule)
     net = hydra.utils.instantiate(cfg.detector.model)
     module = hydra.utils.instantiate(
         cfg.detector.module,
@@ -102,6 +96,34 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(
     version_base="1.3", config_path=str(Path(__file__).parent / "conf"), config_name="train"
 )
+def _check_expected_data(cfg: DictConfig, datamodule: Any) -> None:
+    """Warn when the shards are not the ones an experiment's numbers were measured on.
+
+    ``expected_content_sha256`` pins the shard bytes (stable across machines, executors and
+    commits); ``expected_card_sha256`` pins the whole card (also config, versions, git commit).
+    """
+    content = cfg.get("expected_content_sha256")
+    card = cfg.get("expected_card_sha256")
+    if not (content or card):
+        return
+    from training.data.card import DatasetCard
+
+    actual = DatasetCard.load(datamodule.card_path).content_sha256
+    if content and content != actual:
+        log.warning(
+            "dataset shards %s are not the %s this experiment was measured on: expect other "
+            "numbers",
+            actual,
+            content,
+        )
+    elif card and not content and card != datamodule.card_sha256:
+        log.warning(
+            "dataset card %s is not the %s this experiment was measured on: expect other numbers",
+            datamodule.card_sha256,
+            card,
+        )
+
+
 def main(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)

@@ -102,7 +102,19 @@ def split_summary(results: Sequence[ShardResult], labels: Sequence[str]) -> dict
     return splits
 
 
+def content_digest(splits: dict[str, Any]) -> str:
+    """sha256 over the shards' own checksums: the identity of the *data*, unlike the card's
+    checksum, which also covers the config, package versions and git commit of the build."""
+    lines = sorted(
+        f"{split}/{Path(shard['path']).name}:{shard['sha256']}"
+        for split, summary in splits.items()
+        for shard in summary.get("shards", [])
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
 def finalise(card: dict[str, Any]) -> dict[str, Any]:
+    card = {**card, "content_sha256": content_digest(card.get("splits", {}))}
     body = {k: v for k, v in card.items() if k != "card_sha256"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return {**body, "card_sha256": hashlib.sha256(canonical).hexdigest()}

@@ -261,3 +261,10 @@ def test_object_store_output_round_trip_and_resume(
     )
     total = len(digests(local))
     assert f"resumed: {total} of {total} shards already done" in capsys.readouterr().out
+
+
+def test_content_digest_names_the_data_not_the_build(tiny: Callable[..., DictConfig]) -> None:
+    serial = build_dataset(tiny("executor=serial", out="a"))
+    other_workers = build_dataset(tiny("workers=2", out="b"))
+    assert serial["card_sha256"] != other_workers["card_sha256"]  # the config differs...
+    assert serial["content_sha256"] == other_workers["content_sha256"]  # ...the data does not

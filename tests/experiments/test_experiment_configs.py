@@ -9,7 +9,11 @@ from hydra import compose, initialize_config_dir
 
 from .conftest import REPO
 
-README_EXPERIMENTS = ["audio_artifact_default", "audio_artifact_real_recordings"]
+README_EXPERIMENTS = [
+    "audio_artifact_default",
+    "audio_artifact_real_recordings",
+    "block_corruption_cpu",
+]
 
 
 def compose_with(overrides: list[str]):
@@ -18,9 +22,9 @@ def compose_with(overrides: list[str]):
 
 
 @pytest.mark.parametrize("name", README_EXPERIMENTS)
-def test_readme_experiments_pin_a_dataset_card(name: str) -> None:
+def test_readme_experiments_pin_their_shards(name: str) -> None:
     cfg = compose_with([f"experiment={name}"])
-    assert re.fullmatch(r"[0-9a-f]{64}", cfg.expected_card_sha256)
+    assert re.fullmatch(r"[0-9a-f]{64}", cfg.expected_content_sha256)
     assert "readme" in cfg.tags
 
 

@@ -60,6 +60,13 @@ class DatasetCard:
             raw=raw,
         )
 
+    @property
+    def content_sha256(self) -> str:
+        """Identity of the shards themselves (cards written before it existed: computed)."""
+        from impairments.builder.card import content_digest
+
+        return str(self.raw.get("content_sha256") or content_digest(self.raw.get("splits", {})))
+
     def shard_count(self, split: str, shard: str | Path) -> int:
         """Samples in ``shard``; from the card, else counted in the tar (a card from an older
         build may lack per-shard counts)."""
