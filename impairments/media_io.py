@@ -149,6 +149,41 @@ def iter_media_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
+def local_path(path: str | os.PathLike[str]) -> Path:
+    """A local file for ``path``: the path itself, or for a URL (``s3://``, ``gs://``,
+    ``https://``...) a copy downloaded once into a cache folder.
+
+    Sources listed by URL in a manifest are read through this: libav and libsndfile need files.
+    The cache (``$SYNTHDEFECTS_CACHE``, default ``~/.cache/synthdefects/sources``) is keyed by the
+    URL, so catalogue objects are assumed immutable; credentials and endpoints come from fsspec's
+    own configuration (e.g. ``FSSPEC_S3_ENDPOINT_URL``, AWS environment variables).
+    """
+    text = os.fspath(path)
+    if "://" not in text:
+        return Path(text)
+    if text.startswith("file://"):
+        return Path(text[len("file://") :])
+    import hashlib
+
+    import fsspec
+
+    cache = Path(os.environ.get("SYNTHDEFECTS_CACHE", Path.home() / ".cache/synthdefects/sources"))
+    name = text.rstrip("/").rsplit("/", 1)[-1] or "object"
+    target = cache / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}-{name}"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        fs, remote = fsspec.core.url_to_fs(text)
+        fs.get_file(remote, str(temporary))
+        os.replace(temporary, target)
+    except Exception as error:  # any backend's failure is one line naming the URL
+        temporary.unlink(missing_ok=True)
+        raise MediaError(text, f"cannot fetch ({type(error).__name__}: {error})") from None
+    return target
+
+
 def ffmpeg_binary() -> str:
     """The ffmpeg executable: the one on PATH, else the binary imageio-ffmpeg ships."""
     found = shutil.which("ffmpeg")
@@ -202,7 +237,7 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Container and stream facts without decoding."""
-    path = Path(path)
+    path = local_path(path)
     with _open(path) as container:
         audio = [
             AudioStreamInfo(
@@ -267,7 +302,7 @@ def read_audio(
     Raises :class:`MediaError` for missing, empty, non-media, audio-less, truncated, undecodable or
     NaN-filled input.
     """
-    path = Path(path)
+    path = local_path(path)
     if start_s < 0 or (duration_s is not None and duration_s <= 0):
         raise ValueError(f"start_s must be >= 0 and duration_s > 0, got {start_s}, {duration_s}")
     if channels is not None and channels not in _LAYOUTS:
@@ -389,7 +424,7 @@ def iter_audio_blocks(
     FLAC and WAV up to stereo are read with libsndfile: bit-identical samples, about twice as fast
     as libav's FLAC decoder, and detection of a long programme is bound by decoding.
     """
-    path = Path(path)
+    path = local_path(path)
     if block_s <= 0:
         raise ValueError(f"block_s must be > 0, got {block_s}")
     if channels is not None and channels not in _LAYOUTS:
@@ -535,7 +570,7 @@ def iter_video_frames(
     duration_s: float | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(timestamp_s, RGB uint8 frame)`` in presentation order; ``size`` is (w, h)."""
-    path = Path(path)
+    path = local_path(path)
     end = None if duration_s is None else start_s + duration_s
     with _open(path) as container:
         if not container.streams.video:
@@ -566,7 +601,7 @@ def read_video_frames(
     max_frames: int | None = None,
 ) -> VideoClip:
     """Decode frames with their timestamps; ``fps`` resamples to a fixed grid by nearest frame."""
-    path = Path(path)
+    path = local_path(path)
     info = probe(path)
     source_fps = info.video[0].fps if info.video else None
     times: list[float] = []

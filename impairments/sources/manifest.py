@@ -1,6 +1,7 @@
 """A user's catalogue as a manifest: JSONL or CSV rows naming files, with optional split/licence.
 
-Columns: ``path`` (required; relative paths are taken from the manifest's folder), and optional
+Columns: ``path`` (required; relative paths are taken from the manifest's folder; URLs such as
+``s3://bucket/show.mp4`` are fetched once into a local cache), and optional
 ``id``, ``split`` (train/val/test), ``licence`` (or ``license``), ``group``, ``channel``. Other
 columns are kept as metadata. A bad row is reported and skipped; the rest are used.
 """
@@ -63,16 +64,22 @@ class ManifestSource:
         if not isinstance(row, dict) or not str(row.get("path") or "").strip():
             raise ValueError("row has no 'path'")
         row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
-        file = Path(str(row.pop("path")).strip()).expanduser()
+        text = str(row.pop("path")).strip()
+        if "://" in text:  # an object-store or web URL: fetched on first read (media_io)
+            return self._item_at(text, text, row)
+        file = Path(text).expanduser()
         file = file if file.is_absolute() else (self.path.parent / file)
+        return self._item_at(str(file.resolve()), file.as_posix(), row)
+
+    def _item_at(self, location: str, default_id: str, row: dict[str, Any]) -> SourceItem:
         split = (str(row.pop("split", "") or "").strip().lower()) or None
         if split is not None and split not in SPLITS:
             raise ValueError(f"split {split!r} is not one of {SPLITS}")
         channel = row.pop("channel", None)
         licence = row.pop("licence", None) or row.pop("license", None)
         return SourceItem(
-            id=str(row.pop("id", "") or "").strip() or file.as_posix(),
-            path=str(file.resolve()),
+            id=str(row.pop("id", "") or "").strip() or default_id,
+            path=location,
             channel=int(channel) if channel not in (None, "") else None,
             group=str(row.pop("group", "") or "").strip() or None,
             split=split,

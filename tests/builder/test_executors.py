@@ -268,3 +268,51 @@ def test_content_digest_names_the_data_not_the_build(tiny: Callable[..., DictCon
     other_workers = build_dataset(tiny("workers=2", out="b"))
     assert serial["card_sha256"] != other_workers["card_sha256"]  # the config differs...
     assert serial["content_sha256"] == other_workers["content_sha256"]  # ...the data does not
+
+
+def test_a_manifest_of_object_store_urls_builds_like_local_files(
+    build_config: Callable[..., DictConfig],
+    catalogue: Path,
+    s3_bucket: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("s3", **s3_bucket)
+    files = sorted(p for p in catalogue.iterdir() if p.suffix in {".wav", ".flac"})[:4]
+    local_rows, remote_rows = [], []
+    for file in files:
+        fs.put_file(str(file), f"datasets/catalogue/{file.name}")
+        local_rows.append({"path": str(file), "id": file.name})
+        remote_rows.append({"path": f"s3://datasets/catalogue/{file.name}", "id": file.name})
+    manifests = {}
+    for name, rows in (("local", local_rows), ("remote", remote_rows)):
+        manifests[name] = tmp_path / f"{name}.jsonl"
+        manifests[name].write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # sources read through fsspec's own configuration (what FSSPEC_S3_* variables set)
+    monkeypatch.setitem(
+        fsspec.config.conf,
+        "s3",
+        {"key": "testing", "secret": "testing", "client_kwargs": s3_bucket["client_kwargs"]},
+    )
+    monkeypatch.setenv("SYNTHDEFECTS_CACHE", str(tmp_path / "cache"))
+    cards = {
+        name: build_dataset(
+            build_config(
+                "sources=manifest",
+                f"sources.path={path}",
+                "name=m",
+                "workers=0",
+                "dataset.samples_per_shard=5",
+                out=name,
+            )
+        )
+        for name, path in manifests.items()
+    }
+    assert (
+        cards["remote"]["sources"]["usable_items"] == cards["local"]["sources"]["usable_items"] > 0
+    )
+    local_counts = {k: v["count"] for k, v in cards["local"]["splits"].items()}
+    assert {k: v["count"] for k, v in cards["remote"]["splits"].items()} == local_counts
+    assert len(list((tmp_path / "cache").iterdir())) == len(files)  # each object fetched once
