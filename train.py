@@ -93,9 +93,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-@hydra.main(
-    version_base="1.3", config_path=str(Path(__file__).parent / "conf"), config_name="train"
-)
 def _check_expected_data(cfg: DictConfig, datamodule: Any) -> None:
     """Warn when the shards are not the ones an experiment's numbers were measured on.
 
@@ -124,6 +121,9 @@ def _check_expected_data(cfg: DictConfig, datamodule: Any) -> None:
         )
 
 
+@hydra.main(
+    version_base="1.3", config_path=str(Path(__file__).parent / "conf"), config_name="train"
+)
 def main(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)

@@ -117,7 +117,7 @@ def test_folder_mode_records_bad_files_and_goes_on(
         "silent_video.mp4",
     }
     assert "no audio" in status["silent_video.mp4"]["error"]
-    assert index["counts"] == {"files": 5, "ok": 2, "error": 3}
+    assert index["counts"] == {"files": 5, "ok": 2, "skipped": 0, "error": 3}
     report = json.loads((out / "sub" / "stereo 44k.flac.json").read_text())
     assert report["duration_s"] == pytest.approx(2.0, abs=0.01)
     assert (out / "good.wav.json").is_file()

@@ -1,9 +1,10 @@
 """``detect.py``: run an exported detector over a file or a folder and write JSON reports.
 
 File mode: ``input=<file> output=<report.json>`` (``output`` omitted: the report goes to stdout).
-Folder mode: ``input=<folder> output=<folder>``: every media file below ``input`` is analysed in
-this one process (the model is loaded once) and gets ``<output>/<relative path>.json``; an
-``index.json`` lists every file with its status, so one bad file is recorded and the rest go on.
+Catalogue mode: ``input=<folder or manifest> output=<folder>``: every media file gets
+``<output>/<relative path>.json``, in parallel with ``executor=``, resuming where an earlier scan
+stopped; ``index.jsonl``/``index.json`` list every file with its status, so one bad file is
+recorded and the rest go on (training/detect/catalogue.py).
 
 A bad input never ends in a traceback: one line ``error: <path>: <reason>`` on stderr and a
 non-zero exit (file mode), or an ``error`` entry in the index and exit status 1 (folder mode).
@@ -66,7 +67,7 @@ def analyse_file(
     }
 
 
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
+def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".part")
     temporary.write_text(json.dumps(payload, indent=1) + "\n")
@@ -90,90 +91,46 @@ def run_file(path: Path, output: Path | None, analyse: Analyse) -> int:
     if output is None:
         print(json.dumps(report, indent=1))
     else:
-        _write_json(output, report)
+        write_json(output, report)
     return EXIT_OK
 
 
-def run_folder(folder: Path, output: Path, analyse: Analyse, model: Any) -> int:
-    media_io = _media_io()
-    entries: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    for path in media_io.iter_media_files(folder):
-        relative = path.relative_to(folder)
-        report_path = output / relative.parent / f"{relative.name}.json"
-        try:
-            report = analyse(path, report_path)
-        except media_io.MediaError as error:
-            _error(str(error))
-            entries.append({"input": str(relative), "status": "error", "error": error.reason})
-            continue
-        except Exception as error:
-            _error(f"{path}: {type(error).__name__}: {error}")
-            entries.append(
-                {
-                    "input": str(relative),
-                    "status": "error",
-                    "error": f"{type(error).__name__}: {error}",
-                }
-            )
-            continue
-        _write_json(report_path, report)
-        entries.append(
-            {
-                "input": str(relative),
-                "status": "ok",
-                "report": str(report_path.relative_to(output)),
-                "duration_s": report["duration_s"],
-                "summary": report["summary"],
-            }
-        )
-    failed = sum(e["status"] == "error" for e in entries)
-    index = {
-        "input": str(folder),
-        "detector": model.card.get("detector"),
-        "model": {"path": model.path, "runtime": model.runtime},
-        "counts": {"files": len(entries), "ok": len(entries) - failed, "error": failed},
-        "elapsed_s": round(time.perf_counter() - started, 3),
-        "files": entries,
-    }
-    _write_json(output / "index.json", index)
-    return EXIT_BAD_INPUT if failed else EXIT_OK
+def make_analyser(cfg: Any) -> tuple[Analyse, Any] | str:
+    """``(analyse(media, report_path) -> report, model)`` for the configured detector, or the
+    reason its model cannot be used (one line). Catalogue workers call this once each."""
+    if "detector" in cfg and (cfg.detector.get("detect") or {}).get("kind") == "frames":
+        from training.detect.frame_cli import frame_analyser
+
+        return frame_analyser(cfg)
+    try:
+        model = load_segment_model(cfg.checkpoint, cfg.get("runtime", "auto"), cfg.get("threads"))
+    except ModelLoadError as error:
+        return str(error)
+    expected = cfg.detector.name if "detector" in cfg else None
+    if expected and model.card.get("detector") not in (None, expected):
+        return f"{cfg.checkpoint}: is a {model.card.get('detector')} model, not {expected}"
+    defaults = model.card.get("detect") or {}
+    hop_s = float(cfg.get("hop_s") or defaults.get("hop_s") or model.card["segment_s"])
+    batch = int(cfg.get("batch_size") or defaults.get("batch_size") or 256)
+    return partial(analyse_file, model=model, hop_s=hop_s, batch_size=batch), model
 
 
 def run(cfg: Any) -> int:
     """Entry used by ``detect.py`` with the composed ``conf/detect.yaml``; returns the exit code."""
+    from training.detect.catalogue import is_manifest, run_catalogue
+
     source = Path(str(cfg.input)).expanduser()
     output = Path(str(cfg.output)).expanduser() if cfg.get("output") else None
     if not source.exists():
         _error(f"{source}: no such file or folder")
         return EXIT_BAD_INPUT
-    if source.is_dir() and output is None:
-        _error(f"{source}: a folder input needs output=<folder> for the reports")
-        return EXIT_BAD_INPUT
-    if "detector" in cfg and (cfg.detector.get("detect") or {}).get("kind") == "frames":
-        from training.detect.frame_cli import frame_analyser
-
-        made = frame_analyser(cfg)
-        if isinstance(made, str):
-            _error(made)
-            return EXIT_BAD_MODEL
-        analyse, model = made
-        if source.is_dir():
-            return run_folder(source, output, analyse, model)  # type: ignore[arg-type]
-        return run_file(source, output, analyse)
-    try:
-        model = load_segment_model(cfg.checkpoint, cfg.get("runtime", "auto"), cfg.get("threads"))
-    except ModelLoadError as error:
-        _error(str(error))
+    if source.is_dir() or is_manifest(source):
+        if output is None:
+            _error(f"{source}: a folder or manifest input needs output=<folder> for the reports")
+            return EXIT_BAD_INPUT
+        return run_catalogue(cfg, source, output)
+    made = make_analyser(cfg)
+    if isinstance(made, str):
+        _error(made)
         return EXIT_BAD_MODEL
-    expected = cfg.detector.name if "detector" in cfg else None
-    if expected and model.card.get("detector") not in (None, expected):
-        _error(f"{cfg.checkpoint}: is a {model.card.get('detector')} model, not {expected}")
-        return EXIT_BAD_MODEL
-    defaults = model.card.get("detect") or {}
-    hop_s = float(cfg.get("hop_s") or defaults.get("hop_s") or model.card["segment_s"])
-    batch = int(cfg.get("batch_size") or defaults.get("batch_size") or 256)
-    analyse = partial(analyse_file, model=model, hop_s=hop_s, batch_size=batch)
-    if source.is_dir():
-        return run_folder(source, output, analyse, model)  # type: ignore[arg-type]
-    return run_file(source, output, analyse)
+    return run_file(source, output, made[0])
