@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ARGS   ?=
 DATASETS ?= audio_artifact block_corruption
 
-.PHONY: install dataset train export detect test test-slow lint format bench bench-detect bench-blockdetect bench-detect-frames sweep clean help
+.PHONY: install dataset train export detect test test-slow lint format bench bench-detect bench-build bench-blockdetect bench-detect-frames sweep clean help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -54,6 +54,9 @@ bench: install ## build throughput against the decode floor: ARGS="--sources PAT
 
 bench-detect: install ## detection speed on a generated 1-hour file: make bench-detect CKPT=exports/...
 	$(BIN)/python -m training.detect.bench checkpoint=$(CKPT) $(ARGS)
+
+bench-build: install ## build throughput per executor (serial, processes x1/x2, local Ray) vs the decode floor
+	$(BIN)/python -m benchmarks.build_executors $(ARGS)
 
 bench-blockdetect: install ## ffmpeg blockdetect baseline on block_corruption val/test: ARGS="--metrics <run>/metrics.json"
 	$(BIN)/python -m training.baselines.blockdetect $(ARGS)
