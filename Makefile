@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ARGS   ?=
-DATASETS ?= audio_artifact block_corruption
+DATASETS ?= audio_artifact block_corruption freeze
 
 .PHONY: install dataset train export detect test test-slow lint format bench bench-detect bench-build bench-blockdetect bench-detect-frames sweep clean help
 

@@ -125,6 +125,31 @@ class ShardWriter:
         self.per_class[label] += 1
         self.per_severity[f"{label}/{severity}"] += 1
 
+    def publish(
+        self, shard: PlannedShard, started: float, per_impairment: dict[str, int] | None = None
+    ) -> ShardResult:
+        """Write the shard, then its stats file (the mark of a finished shard); its summary."""
+        sha256, size = self.finish()
+        result = ShardResult(
+            name=shard.name,
+            split=shard.split,
+            path=str(self.final),
+            count=sum(self.per_class.values()),
+            per_class=dict(sorted(self.per_class.items())),
+            per_severity=dict(sorted(self.per_severity.items())),
+            skipped_items=self.skipped_items,
+            screened_items=self.screened_items,
+            skipped_segments=dict(sorted(self.skipped_segments.items())),
+            substituted=self.substituted,
+            sha256=sha256,
+            bytes=size,
+            seconds=round(time.perf_counter() - started, 3),
+            per_impairment=dict(sorted((per_impairment or {}).items())),
+        )
+        stats = json.dumps(result.__dict__, indent=2, sort_keys=True).encode()
+        write_atomically(self.final.with_name(f"{shard.name}.stats.json"), stats)
+        return result
+
     def finish(self) -> tuple[str, int]:
         temporary = self.final.with_name(self.final.name + ".tmp")
         with open(temporary, "wb") as handle:
@@ -155,25 +180,7 @@ def render_shard(shard: PlannedShard, settings: RenderSettings) -> ShardResult:
         if _screened_out(writer, planned, audio):
             continue
         _render_item(writer, planned, audio)
-    sha256, size = writer.finish()
-    result = ShardResult(
-        name=shard.name,
-        split=shard.split,
-        path=str(writer.final),
-        count=sum(writer.per_class.values()),
-        per_class=dict(sorted(writer.per_class.items())),
-        per_severity=dict(sorted(writer.per_severity.items())),
-        skipped_items=writer.skipped_items,
-        screened_items=writer.screened_items,
-        skipped_segments=dict(sorted(writer.skipped_segments.items())),
-        substituted=writer.substituted,
-        sha256=sha256,
-        bytes=size,
-        seconds=round(time.perf_counter() - started, 3),
-    )
-    stats = json.dumps(result.__dict__, indent=2, sort_keys=True).encode()
-    write_atomically(writer.final.with_name(f"{shard.name}.stats.json"), stats)
-    return result
+    return writer.publish(shard, started)
 
 
 def _screened_out(writer: ShardWriter, planned: PlannedItem, audio: np.ndarray) -> bool:

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from tqdm import tqdm
 from impairments import media_io
 from impairments.builder import card as cards
 from impairments.builder.executors import TaskError, TaskFailure, describe, make_executor
+from impairments.builder.freeze_render import FreezeRenderSettings, render_freeze_shard
 from impairments.builder.plan import PlannedShard, make_plan, plan_digest
 from impairments.builder.render import RenderSettings, ShardResult, render_shard
 from impairments.builder.resume import build_fingerprint, claim_output, finished_shards
@@ -88,6 +89,8 @@ class BuildFailedError(RuntimeError):
 
 def _render(job: tuple[Any, Any]) -> ShardResult:
     shard, settings = job
+    if isinstance(settings, FreezeRenderSettings):
+        return render_freeze_shard(shard, settings)
     if isinstance(settings, VideoRenderSettings):
         return render_video_shard(shard, settings)
     return render_shard(shard, settings)
@@ -140,6 +143,11 @@ def list_items(
     source_class = get_class(spec.pop("_target_"))
     if media != "audio" and "media" in inspect.signature(source_class).parameters:
         spec["media"] = media
+        # A dataset may retune the built-in video catalogue to what it needs (the freeze build
+        # wants moving pictures): its ``builtin_video`` keys override ``sources.video``.
+        tuned = cfg.dataset.get("builtin_video")
+        if tuned:
+            spec["video"] = {**(spec.get("video") or {}), **OmegaConf.to_container(tuned)}  # type: ignore[dict-item]
     items, problems = source_class(**spec).items()
     return items, problems, force_split
 
@@ -165,17 +173,31 @@ def video_settings(cfg: DictConfig, output_dir: Path) -> VideoRenderSettings:
     )
 
 
-def build_dataset(cfg: DictConfig) -> dict[str, Any]:
-    """Build shards and card for ``cfg`` (the composed ``conf/build.yaml``); returns the card."""
-    started = time.perf_counter()
+@dataclass
+class DatasetPlan:
+    """Everything decided before rendering: the items, which are usable, and the shard plan."""
+
+    items: list[SourceItem]
+    usable: list[tuple[SourceItem, str, float]]  # (item, split, duration_s)
+    split_method: str
+    manifest_rows: list[dict[str, Any]]
+    skipped_items: list[dict[str, str]]
+    shards: list[PlannedShard]
+
+
+def plan_dataset(cfg: DictConfig) -> DatasetPlan:
+    """List, split and probe the sources of ``cfg`` and plan every shard; decodes nothing.
+
+    Deterministic for a config and seed: an evaluation can call it to find the samples of one
+    split again (``impairments.builder.freeze_render.iter_planned_clips`` does).
+    """
     data = cfg.dataset
     workers = worker_count(cfg.workers)
-    output_dir = Path(cfg.output_dir)
-    manifest_dir = Path(cfg.manifest_dir)
-
     media = str(data.get("media", "audio"))
     items, problems, force_split = list_items(cfg, media)
-    splits, split_method = assign_splits(items, cfg.splits, salt=str(cfg.seed), force=force_split)
+    # A dataset may carry its own split shares (freeze: bigger val/test for event metrics).
+    shares = data.get("splits") or cfg.splits
+    splits, split_method = assign_splits(items, shares, salt=str(cfg.seed), force=force_split)
     log.info(
         "%d source items (%s split); probing with %d workers", len(items), split_method, workers
     )
@@ -208,12 +230,29 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
         samples_per_shard=int(data.samples_per_shard),
         clean_label=str(data.labels[0]),
     )
+    return DatasetPlan(items, usable, split_method, manifest_rows, skipped_items, shards)
+
+
+def build_dataset(cfg: DictConfig) -> dict[str, Any]:
+    """Build shards and card for ``cfg`` (the composed ``conf/build.yaml``); returns the card."""
+    started = time.perf_counter()
+    data = cfg.dataset
+    output_dir = Path(cfg.output_dir)
+    manifest_dir = Path(cfg.manifest_dir)
+
+    media = str(data.get("media", "audio"))
+    plan = plan_dataset(cfg)
+    items, usable, split_method = plan.items, plan.usable, plan.split_method
+    manifest_rows, skipped_items, shards = plan.manifest_rows, plan.skipped_items, plan.shards
     planned = sum(shard.sample_count for shard in shards)
-    settings: RenderSettings | VideoRenderSettings
-    if media == "video":
+    settings: RenderSettings | VideoRenderSettings | FreezeRenderSettings
+    if str(data.kind) == "freeze":
+        settings = FreezeRenderSettings.from_config(data, str(output_dir))
+        format_info: dict[str, Any] = settings.card_info()
+    elif media == "video":
         settings = video_settings(cfg, output_dir)
         planned *= settings.frames_per_clip  # progress counts written crops, not clip windows
-        format_info: dict[str, Any] = {
+        format_info = {
             "segment_s": settings.segment_s,
             "hop_s": settings.hop_s,
             "crop": list(settings.crop),

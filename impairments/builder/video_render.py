@@ -24,7 +24,7 @@ import numpy as np
 import impairments
 from impairments import media_io
 from impairments.builder.plan import PlannedItem, PlannedSample, PlannedShard, derive_seed
-from impairments.builder.render import ShardResult, ShardWriter, write_atomically
+from impairments.builder.render import ShardResult, ShardWriter
 from impairments.sources.video_item import probe_video, read_window, render_generator
 
 CLEAN, CORRUPTED = "clean", "corrupted"
@@ -247,23 +247,5 @@ def render_video_shard(shard: PlannedShard, settings: VideoRenderSettings) -> Sh
     for name, count in counts.items():
         if name.startswith("skipped/"):
             writer.skipped_segments[name.split("/", 1)[1]] += count
-    sha256, size = writer.finish()
-    result = ShardResult(
-        name=shard.name,
-        split=shard.split,
-        path=str(writer.final),
-        count=sum(writer.per_class.values()),
-        per_class=dict(sorted(writer.per_class.items())),
-        per_severity=dict(sorted(writer.per_severity.items())),
-        skipped_items=writer.skipped_items,
-        screened_items=[],
-        skipped_segments=dict(sorted(writer.skipped_segments.items())),
-        substituted=0,
-        sha256=sha256,
-        bytes=size,
-        seconds=round(time.perf_counter() - started, 3),
-        per_impairment={k: v for k, v in sorted(counts.items()) if not k.startswith("skipped/")},
-    )
-    stats = json.dumps(result.__dict__, indent=2, sort_keys=True).encode()
-    write_atomically(writer.final.with_name(f"{shard.name}.stats.json"), stats)
-    return result
+    per_impairment = {k: v for k, v in counts.items() if not k.startswith("skipped/")}
+    return writer.publish(shard, started, per_impairment)

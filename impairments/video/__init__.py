@@ -1,4 +1,5 @@
-"""Video impairments (block corruption and its clean look-alikes); importing registers them."""
+"""Video impairments (block corruption, freezes/stutters, and the clean look-alikes of each);
+importing registers them."""
 
 from impairments.video import (
     block_displacement,
@@ -6,7 +7,15 @@ from impairments.video import (
     blur,
     codec_corruption,
     compression,
+    crossfade,
+    frame_drop,
+    freeze,
     grain,
+    slide,
+    slow_motion,
+    slow_pan,
+    static_noise,
+    stutter,
 )
 from impairments.video.base import (
     MACROBLOCK,
@@ -25,7 +34,15 @@ __all__ = [
     "blur",
     "codec_corruption",
     "compression",
+    "crossfade",
+    "frame_drop",
+    "freeze",
     "grain",
     "macroblock_mask_from_pixels",
     "pixels_from_macroblock_mask",
+    "slide",
+    "slow_motion",
+    "slow_pan",
+    "static_noise",
+    "stutter",
 ]

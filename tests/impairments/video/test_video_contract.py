@@ -13,12 +13,18 @@ from impairments.video import VideoImpairment
 VIDEO = impairments.names(kind="video")
 POSITIVES = ("block_displacement", "block_flat", "codec_corruption")
 HARD_NEGATIVES = ("blur", "compression", "grain")
+# Freezes/stutters and their look-alikes keep this contract with an empty pixel mask; their own
+# (label/schedule) contract is tests/impairments/video/test_temporal*.py.
+TEMPORAL = ("freeze", "stutter", "frame_drop")
+TEMPORAL_HARD_NEGATIVES = ("static_noise", "slide", "slow_pan", "crossfade", "slow_motion")
 
 
 def test_registered_names_and_default_listing_stays_audio() -> None:
-    assert set(VIDEO) == set(POSITIVES) | set(HARD_NEGATIVES)
+    assert set(VIDEO) == {*POSITIVES, *HARD_NEGATIVES, *TEMPORAL, *TEMPORAL_HARD_NEGATIVES}
     assert not set(VIDEO) & set(impairments.names())
-    assert set(impairments.names(kind="all")) == set(VIDEO) | set(impairments.names())
+    assert set(impairments.names(kind="all")) == (
+        set(VIDEO) | set(impairments.names()) | set(impairments.names(kind="av"))
+    )
     with pytest.raises(ValueError, match="kind"):
         impairments.names(kind="images")
 
@@ -27,7 +33,7 @@ def test_registered_names_and_default_listing_stays_audio() -> None:
 def test_hard_negative_flag_matches_the_class(name: str) -> None:
     impairment = impairments.get(name, severity=3)
     assert isinstance(impairment, VideoImpairment)
-    assert impairment.hard_negative == (name in HARD_NEGATIVES)
+    assert impairment.hard_negative == (name in HARD_NEGATIVES + TEMPORAL_HARD_NEGATIVES)
 
 
 @pytest.mark.parametrize("name", VIDEO)
