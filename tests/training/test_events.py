@@ -1,0 +1,39 @@
+"""Event matching and extraction: the one rule every freeze contestant is scored by."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from training.events import frames_to_events, match_events
+
+
+def ev(start: float, end: float, kind: str = "freeze") -> dict:
+    return {"start": start, "end": end, "kind": kind}
+
+
+def test_one_to_one_matching_at_iou_half() -> None:
+    truth = [ev(1.0, 2.0), ev(3.0, 4.0, "stutter")]
+    predicted = [ev(1.1, 2.0), ev(1.0, 1.9), ev(3.2, 4.2), ev(6, 7)]
+    result = match_events(predicted, truth)
+    # (1.1-2.0) and (1.0-1.9) both overlap the first truth: only one may count
+    assert (result["tp"], result["fp"], result["fn"]) == (2, 2, 0)
+    assert result["precision"] == 0.5 and result["recall"] == 1.0
+    assert match_events(predicted, truth, kind_sensitive=True)["tp"] == 1
+    assert match_events([ev(1.0, 1.4)], [ev(1.0, 2.0)])["tp"] == 0  # IoU 0.4
+
+
+def test_undefined_scores_are_none_not_zero() -> None:
+    assert match_events([], [])["f1"] is None
+    assert match_events([ev(0, 1)], [])["recall"] is None
+
+
+def test_frames_to_events_keeps_runs_and_drops_short_ones() -> None:
+    labels = np.array([0, 1, 1, 1, 0, 2, 0, 2, 2, 0])
+    events = frames_to_events(labels, fps=10.0, min_frames=2)
+    assert events == [
+        {"start": 0.1, "end": 0.4, "kind": "freeze"},
+        {"start": 0.7, "end": 0.9, "kind": "stutter"},
+    ]
+    scores = np.zeros((10, 3))
+    scores[1:4, 1] = [0.6, 0.8, 1.0]
+    assert frames_to_events(labels[:5], 10.0, scores=scores[:5])[0]["score"] == 0.8
