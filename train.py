@@ -32,7 +32,16 @@ log = logging.getLogger("train")
 
 
 def detector_info(cfg: DictConfig) -> dict[str, Any]:
-    keys = ("name", "classes", "groups", "sample_rate", "segment_s", "segment_samples", "detect")
+    keys = (
+        "name",
+        "classes",
+        "groups",
+        "sample_rate",
+        "segment_s",
+        "segment_samples",
+        "detect",
+        "feature_version",
+    )
     info = {k: cfg.detector[k] for k in keys if k in cfg.detector}
     return OmegaConf.to_container(OmegaConf.create(info), resolve=True)  # type: ignore[return-value]
 
@@ -79,7 +88,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "dataset_card_sha256": datamodule.card_sha256,
             "run_dir": str(output_dir),
         }
-        (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+        # Under DDP every rank holds the same report (metric states are synced), one writes it.
+        if trainer.is_global_zero:
+            (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
         metrics["test_report"] = report
         log.info(
             "test/bal_acc = %.4f (metrics: %s)", report["bal_acc"], output_dir / "metrics.json"

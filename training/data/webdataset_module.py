@@ -10,6 +10,16 @@ card gives samples per shard, and shards are dealt to ranks and workers determin
 exactly. Lightning then shows real progress, schedulers get the right step count, and val/test are
 never truncated. For DDP training, where shards may not divide evenly between ranks (which hangs
 the gradient all-reduce), train shards are resampled with a fixed number of batches per worker.
+
+Evaluation under DDP must score every sample exactly once, so it cannot resample, and dealing
+whole shards to ranks leaves ranks idle (and their metric sync waiting forever) when a split has
+fewer shards than ranks x workers: a small val split is often one shard. So eval splits samples,
+not shards: every rank deals *all* shards to its loader workers the same way, and keeps the
+samples whose index in its worker's stream is ``rank (mod world)``. Ranks skip the others before
+decoding (reading tar bytes is cheap next to decoding them). Each rank then holds a disjoint part
+of the split, the parts cover it, and their sizes differ by at most one sample per worker. Batch
+counts may differ by one between ranks; evaluation has no per-step collective, only the metric
+sync at epoch end, which every rank reaches (a split with fewer samples than ranks is refused).
 """
 
 from __future__ import annotations
@@ -63,6 +73,31 @@ def _rank_and_world() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
+
+
+def _every_nth_sample(rank: int, world: int) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """Keep samples ``rank, rank + world, ...`` of a stream: this rank's share of an eval split.
+
+    Disjoint and complete across ranks because every rank sees the same stream per loader worker
+    (same shard list, same dealing to workers, no shuffling in eval).
+    """
+
+    def stage(source: Iterator[Any]) -> Iterator[Any]:
+        for index, sample in enumerate(source):
+            if index % world == rank:
+                yield sample
+
+    return stage
+
+
+def eval_samples_per_worker(
+    counts: Sequence[int], workers: int, rank: int, world: int
+) -> list[int]:
+    """Samples each loader worker of ``rank`` yields from shards with ``counts`` samples, when
+    shards are dealt ``[worker::workers]`` and each worker's stream split by ``_every_nth_sample``.
+    """
+    streams = [sum(counts[w::workers]) for w in range(workers)]
+    return [len(range(rank, n, world)) for n in streams]
 
 
 class WebDatasetDataModule(pl.LightningDataModule):
@@ -159,13 +194,6 @@ class WebDatasetDataModule(pl.LightningDataModule):
 
     # -- loaders ---------------------------------------------------------------------------------
 
-    def _batches_per_worker(
-        self, split: str, urls: list[str], workers: int, batch: int
-    ) -> list[int]:
-        assert self.card is not None
-        counts = [self.card.shard_count(split, url) for url in urls]
-        return [math.ceil(sum(counts[w::workers]) / batch) for w in range(workers)]
-
     def _loader(self, split: str) -> DataLoader:
         if self.card is None:
             self.card = DatasetCard.load(self.card_path)
@@ -173,22 +201,35 @@ class WebDatasetDataModule(pl.LightningDataModule):
         batch = self.batch_size if train else self.eval_batch_size
         rank, world = _rank_and_world()
         urls = self._urls(split)
+        counts = [self.card.shard_count(split, url) for url in urls]
         resample = train and world > 1 and self.ddp_resample
-        rank_urls = urls if resample else urls[rank::world]
+        split_samples = not train and world > 1
+        rank_urls = urls if resample or split_samples else urls[rank::world]
         workers = max(0, min(self.num_workers, len(rank_urls)))
+        streams = max(workers, 1)  # sample streams: one per loader worker, or the main process
 
         if resample:
-            assert self.card is not None
-            total = self.card.splits[split].count if split in self.card.splits else 0
-            per_worker = max(1, math.ceil(total / world / max(workers, 1) / batch))
-            n_batches = per_worker * max(workers, 1)
-            source: list[Any] = [wds.ResampledShards(urls)]
+            per_stream = max(1, math.ceil(sum(counts) / world / streams / batch))
+            n_batches = per_stream * streams
+            source: list[Any] = [wds.ResampledShards(urls), wds.tarfile_to_samples()]
+        elif split_samples:
+            self._check_every_rank_has_samples(split, counts, streams, world)
+            per_worker = eval_samples_per_worker(counts, streams, rank, world)
+            n_batches = sum(math.ceil(n / batch) for n in per_worker)
+            source = [
+                wds.SimpleShardList(urls),
+                wds.split_by_worker,
+                wds.tarfile_to_samples(),
+                _every_nth_sample(rank, world),
+            ]
         else:
-            n_batches = sum(self._batches_per_worker(split, rank_urls, max(workers, 1), batch))
+            rank_counts = counts[rank::world]
+            n_batches = sum(math.ceil(sum(rank_counts[w::streams]) / batch) for w in range(streams))
             source = [wds.SimpleShardList(urls), wds.split_by_node, wds.split_by_worker]
             if train:
                 source.append(_torch_seeded_shuffle(len(urls)))
-        stages: list[Any] = [*source, wds.tarfile_to_samples()]
+            source.append(wds.tarfile_to_samples())
+        stages: list[Any] = list(source)
         if train:
             stages.append(_torch_seeded_shuffle(self.shuffle_buffer))
         stages += [wds.decode(*self.decoders), wds.map(self.sample_map)]
@@ -197,7 +238,7 @@ class WebDatasetDataModule(pl.LightningDataModule):
         stages.append(wds.batched(batch, collation_fn=self.collate_fn, partial=True))
         dataset = wds.DataPipeline(*stages)
         if resample:
-            dataset = dataset.with_epoch(nbatches=n_batches // max(workers, 1))
+            dataset = dataset.with_epoch(nbatches=n_batches // streams)
         dataset = dataset.with_length(n_batches, silent=True)
         return DataLoader(
             dataset,
@@ -206,6 +247,20 @@ class WebDatasetDataModule(pl.LightningDataModule):
             pin_memory=self.pin_memory,
             persistent_workers=workers > 0,
         )
+
+    def _check_every_rank_has_samples(
+        self, split: str, counts: list[int], streams: int, world: int
+    ) -> None:
+        """A rank with no eval batch would skip the epoch-end metric sync the others wait in.
+        Every rank computes all ranks' shares, so all of them raise, none hangs."""
+        shares = [sum(eval_samples_per_worker(counts, streams, r, world)) for r in range(world)]
+        if min(shares) == 0:
+            raise ValueError(
+                f"the {split} split in {self.shard_dir} has {sum(counts)} samples in "
+                f"{len(counts)} shards; dealt to {streams} loader workers and split across "
+                f"{world} ranks, they get {shares} samples, and every rank needs at least one "
+                "(use fewer devices or loader workers)"
+            )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

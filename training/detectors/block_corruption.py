@@ -64,7 +64,8 @@ class OverlayCollector:
                 {
                     "frame": batch["frames"][i].cpu().numpy(),
                     "mask": batch["mask"][i].cpu().numpy(),
-                    "map": outputs.corruption_map[i].detach().float().cpu().numpy(),  # bf16 under AMP
+                    # float(): bf16 under mixed precision, which numpy cannot hold
+                    "map": outputs.corruption_map[i].detach().float().cpu().numpy(),
                     "title": (
                         f"{groups[int(batch['group'][i])]}"
                         f" | true {BINARY_CLASSES[int(batch['label'][i])]}"
@@ -171,9 +172,10 @@ class BlockCorruptionDetector(SegmentClassifierModule):
             map_true=fraction >= threshold,
         )
         size = len(batch["label"])
-        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=size)
+        # sync_dist: the epoch means over every rank's samples (see SegmentClassifierModule).
+        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=size, sync_dist=True)
         for name, value in parts.items():
-            self.log(f"{stage}/{name}", value, on_epoch=True, batch_size=size)
+            self.log(f"{stage}/{name}", value, on_epoch=True, batch_size=size, sync_dist=True)
         if stage == "test" and self._overlays is not None:
             self._overlays.add(batch, outputs, v1, v2, self.groups)
 
@@ -182,8 +184,9 @@ class BlockCorruptionDetector(SegmentClassifierModule):
         metrics.reset()
         scalars = {f"{stage}/{key}": value for key, value in result["scalars"].items()}
         headline = f"{stage}/bal_acc"
-        self.log(headline, scalars.pop(headline), prog_bar=True)
-        self.log_dict(scalars)
+        # Synced metric state: the same numbers on every rank; sync_dist only makes that explicit.
+        self.log(headline, scalars.pop(headline), prog_bar=True, sync_dist=True)
+        self.log_dict(scalars, sync_dist=True)
         return result
 
     def on_validation_epoch_end(self) -> None:

@@ -111,7 +111,10 @@ class SegmentClassifierModule(pl.LightningModule):
         logits = self.net(batch[self.input_key]).logits
         loss = self.criterion(logits, batch["label"])
         metrics.update(logits, batch["label"], batch["severity"])
-        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=len(batch["label"]))
+        # sync_dist: under DDP the epoch loss is the mean over every rank's samples (epoch-level
+        # only, so ranks holding one batch more or less never wait on each other mid-epoch).
+        size = len(batch["label"])
+        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=size, sync_dist=True)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._eval_step(batch, self.val_metrics, "val")
@@ -124,8 +127,9 @@ class SegmentClassifierModule(pl.LightningModule):
         metrics.reset()
         scalars = {f"{stage}/{key}": value for key, value in result["scalars"].items()}
         headline = f"{stage}/bal_acc"
-        self.log(headline, scalars.pop(headline), prog_bar=True)
-        self.log_dict(scalars)
+        # Synced metric state: the same numbers on every rank; sync_dist only makes that explicit.
+        self.log(headline, scalars.pop(headline), prog_bar=True, sync_dist=True)
+        self.log_dict(scalars, sync_dist=True)
         return result
 
     def on_validation_epoch_end(self) -> None:
