@@ -39,7 +39,8 @@ def load_network(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     ``epoch``, ``global_step`` and the checkpoint path."""
     checkpoint = read_checkpoint(path)
     config = model_config(checkpoint)
-    config["pretrained_path"] = None  # the weights come from the checkpoint itself
+    if "pretrained_path" in config:  # the weights come from the checkpoint itself...
+        config["pretrained_path"] = None
     if "pretrained" in config:  # ...so never download them (block-corruption trunk)
         config["pretrained"] = False
     net: nn.Module = instantiate(config)

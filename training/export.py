@@ -144,6 +144,10 @@ def export_checkpoint(
         from training.export_block_map import export_block_map
 
         return export_block_map(net, meta, checkpoint, output_dir, metrics, opset, tolerance)
+    if type(net).__name__ == "FreezeNet":  # ...and so do clip (frame-sequence) detectors
+        from training.export_freeze import export_freeze
+
+        return export_freeze(net, meta, checkpoint, output_dir, metrics, opset, tolerance)
     detector = meta["detector"]
     frontend = net.frontend
     samples = frontend.segment_samples

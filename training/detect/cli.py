@@ -98,10 +98,15 @@ def run_file(path: Path, output: Path | None, analyse: Analyse) -> int:
 def make_analyser(cfg: Any) -> tuple[Analyse, Any] | str:
     """``(analyse(media, report_path) -> report, model)`` for the configured detector, or the
     reason its model cannot be used (one line). Catalogue workers call this once each."""
-    if "detector" in cfg and (cfg.detector.get("detect") or {}).get("kind") == "frames":
+    kind = (cfg.detector.get("detect") or {}).get("kind") if "detector" in cfg else None
+    if kind == "frames":
         from training.detect.frame_cli import frame_analyser
 
         return frame_analyser(cfg)
+    if kind == "clips":
+        from training.detect.clips import clip_analyser
+
+        return clip_analyser(cfg)
     try:
         model = load_segment_model(cfg.checkpoint, cfg.get("runtime", "auto"), cfg.get("threads"))
     except ModelLoadError as error:

@@ -1,0 +1,69 @@
+"""What every exported detector's model card shares: files, provenance, versions, parity verdict.
+
+Each detector's exporter writes its own input/output description and parity checks; the rest of
+the card — where the weights came from, which data and code made them, and the refusal to ship
+an export that disagrees with PyTorch — is the same for all and lives here once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.logging_utils import git_commit
+
+log = logging.getLogger(__name__)
+ONNX_FILE, TORCHSCRIPT_FILE, CKPT_FILE, CARD_FILE = (
+    "model.onnx",
+    "model.ts",
+    "model.ckpt",
+    "model_card.json",
+)
+
+
+def copy_checkpoint(checkpoint: Path, output_dir: Path) -> None:
+    shutil.copyfile(checkpoint, output_dir / CKPT_FILE)
+
+
+def provenance(
+    meta: dict[str, Any], checkpoint: Path, metrics: dict[str, Any] | None, opset: int
+) -> dict[str, Any]:
+    """Card fields about origin: metrics, data checksum, commit, checkpoint, files, versions."""
+    return {
+        "metrics": metrics,
+        "dataset_card_sha256": meta["dataset_card_sha256"],
+        "git_commit": git_commit(Path(__file__).resolve().parent),
+        "checkpoint": {
+            "source": str(checkpoint),
+            "epoch": meta["epoch"],
+            "global_step": meta["global_step"],
+        },
+        "files": {"onnx": ONNX_FILE, "torchscript": TORCHSCRIPT_FILE, "checkpoint": CKPT_FILE},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "onnx_opset": opset,
+        },
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def write_card(
+    output_dir: Path, card: dict[str, Any], worst: float, tolerance: float, checkpoint: Path
+) -> Path:
+    """Write ``model_card.json``; refuse (RuntimeError) an export whose parity is off."""
+    (output_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    if worst > tolerance:
+        raise RuntimeError(
+            f"export differs from PyTorch by {worst:.3g} (> {tolerance}): {card.get('parity')}; "
+            f"see {output_dir}"
+        )
+    log.info("exported %s -> %s (max parity difference %.2g)", checkpoint, output_dir, worst)
+    return output_dir
