@@ -90,3 +90,52 @@ def frames_to_events(
             events.append(event)
         start = stop
     return events
+
+
+def decisions_to_events(
+    probabilities: np.ndarray,
+    fps: float,
+    min_frames: int = 3,
+    smooth_frames: int = 1,
+    merge_gap_frames: int = 0,
+) -> list[Event]:
+    """Per-frame class probabilities ``(T, 3)`` -> events: the one post-processing rule shared by
+    training metrics, detect.py and the tuning on validation.
+
+    ``smooth_frames`` averages probabilities over a centred window before the argmax (one odd
+    frame inside a freeze does not split it); same-kind events separated by at most
+    ``merge_gap_frames`` normal frames are merged; runs shorter than ``min_frames`` are dropped.
+    """
+    probs = np.asarray(probabilities, dtype=np.float64)
+    if smooth_frames > 1 and len(probs) > 1:
+        kernel = np.ones(int(smooth_frames)) / int(smooth_frames)
+        padded = np.pad(probs, ((smooth_frames // 2, (smooth_frames - 1) // 2), (0, 0)), "edge")
+        probs = np.stack(
+            [np.convolve(padded[:, c], kernel, mode="valid") for c in range(probs.shape[1])], 1
+        )
+    labels = probs.argmax(axis=1)
+    if merge_gap_frames > 0:
+        labels = _close_gaps(labels, merge_gap_frames)
+    return frames_to_events(labels, fps, min_frames, scores=probs)
+
+
+def _close_gaps(labels: np.ndarray, gap: int) -> np.ndarray:
+    """Fill runs of normal frames no longer than ``gap`` between two runs of the same class."""
+    out = labels.copy()
+    index = 0
+    while index < len(out):
+        if out[index] == NORMAL:
+            stop = index
+            while stop < len(out) and out[stop] == NORMAL:
+                stop += 1
+            if (
+                index > 0
+                and stop < len(out)
+                and stop - index <= gap
+                and out[index - 1] == out[stop]
+            ):
+                out[index:stop] = out[stop]
+            index = stop
+        else:
+            index += 1
+    return out

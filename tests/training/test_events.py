@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from training.events import frames_to_events, match_events
 
@@ -37,3 +38,17 @@ def test_frames_to_events_keeps_runs_and_drops_short_ones() -> None:
     scores = np.zeros((10, 3))
     scores[1:4, 1] = [0.6, 0.8, 1.0]
     assert frames_to_events(labels[:5], 10.0, scores=scores[:5])[0]["score"] == 0.8
+
+
+def test_smoothing_and_gap_merging_keep_one_freeze_in_one_piece() -> None:
+    from training.events import decisions_to_events
+
+    probs = np.zeros((20, 3))
+    probs[:, 0] = 1.0
+    probs[5:15] = [0.1, 0.9, 0.0]
+    probs[9] = [0.8, 0.2, 0.0]  # one doubtful frame inside the freeze
+    assert len(decisions_to_events(probs, 10.0, min_frames=2)) == 2
+    assert decisions_to_events(probs, 10.0, min_frames=2, merge_gap_frames=1) == [
+        {"start": 0.5, "end": 1.5, "kind": "freeze", "score": pytest.approx(0.83)}
+    ]
+    assert len(decisions_to_events(probs, 10.0, min_frames=2, smooth_frames=3)) == 1

@@ -30,7 +30,7 @@ from impairments.video.frame_differences import (
     difference_stats,
     thumbnails,
 )
-from training.events import frames_to_events
+from training.events import decisions_to_events
 
 MAX_FPS = 30.0
 ZERO = STAT_NAMES.index("zero_share")
@@ -117,7 +117,13 @@ def _chunk(context: list[np.ndarray], batch: list[np.ndarray], times: list[float
 
 
 def analyse_clip_video(
-    path: Path, model: ClipModel, window: int = 250, overlap: int = 64, min_event_frames: int = 3
+    path: Path,
+    model: ClipModel,
+    window: int = 250,
+    overlap: int = 64,
+    min_event_frames: int = 3,
+    smooth_frames: int = 1,
+    merge_gap_frames: int = 0,
 ) -> dict[str, Any]:
     """The report body for one file (see module docstring)."""
     from impairments import media_io
@@ -174,7 +180,7 @@ def analyse_clip_video(
     probs = np.concatenate(probabilities)
     stamps = np.concatenate(times)
     labels = probs.argmax(axis=1)
-    events = frames_to_events(labels, fps, min_event_frames, scores=probs)
+    events = decisions_to_events(probs, fps, min_event_frames, smooth_frames, merge_gap_frames)
     events = extend_freezes(events, np.concatenate(zero_share), np.concatenate(mean_abs), fps)
     start_time = float(stamps[0]) if len(stamps) else 0.0
     for event in events:  # clip-relative seconds -> the file's own timeline
@@ -249,6 +255,8 @@ def clip_analyser(cfg: Any) -> tuple[Any, ClipModel] | str:
             window=int(defaults.get("window_frames", 250)),
             overlap=int(defaults.get("overlap_frames", 64)),
             min_event_frames=int(defaults.get("min_event_frames", 3)),
+            smooth_frames=int(defaults.get("smooth_frames", 1)),
+            merge_gap_frames=int(defaults.get("merge_gap_frames", 0)),
         )
         return {
             "input": str(path),

@@ -21,7 +21,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from training.detectors.segment_classifier import SegmentClassifierModule
-from training.events import frames_to_events, match_events
+from training.events import decisions_to_events, match_events
 from training.metrics import ClassificationMetrics
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,8 @@ class FreezeDetector(SegmentClassifierModule):
         scheduler: Callable[..., Any] | None = None,
         class_weights: Sequence[float] = (1.0, 3.0, 3.0),
         min_event_frames: int = 3,
+        smooth_frames: int = 1,
+        merge_gap_frames: int = 0,
         model_config: str | None = None,
         detector: dict[str, Any] | None = None,
         dataset_card_sha256: str | None = None,
@@ -154,6 +156,8 @@ class FreezeDetector(SegmentClassifierModule):
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.groups = list(groups)
         self.min_event_frames = int(min_event_frames)
+        self.smooth_frames = int(smooth_frames)
+        self.merge_gap_frames = int(merge_gap_frames)
         self.criterion = nn.CrossEntropyLoss(
             weight=torch.tensor(list(class_weights), dtype=torch.float32), ignore_index=-1
         )
@@ -178,11 +182,17 @@ class FreezeDetector(SegmentClassifierModule):
     def predicted_events(
         self, probabilities: torch.Tensor, valid: torch.Tensor, fps: torch.Tensor
     ) -> list[list[dict[str, Any]]]:
-        decisions = probabilities.argmax(-1).cpu().numpy()
+        probs = probabilities.float().cpu().numpy()
         lengths = valid.sum(dim=1).cpu().numpy()
         return [
-            frames_to_events(decisions[i, : lengths[i]], float(fps[i]), self.min_event_frames)
-            for i in range(len(decisions))
+            decisions_to_events(
+                probs[i, : lengths[i]],
+                float(fps[i]),
+                self.min_event_frames,
+                self.smooth_frames,
+                self.merge_gap_frames,
+            )
+            for i in range(len(probs))
         ]
 
     def _eval_step(self, batch: dict[str, Any], metrics: ClassificationMetrics, stage: str) -> None:  # type: ignore[override]
