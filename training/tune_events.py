@@ -27,8 +27,8 @@ from training.detect.clips import ClipModel
 from training.events import decisions_to_events
 
 SMOOTH = (1, 3, 5, 7)
-MIN_FRAMES = (2, 3, 5, 8)
-MERGE_GAP = (0, 2, 4, 8)
+MIN_FRAMES = (2, 3, 5, 8, 12)
+MERGE_GAP = (0, 2, 4, 8, 12, 16)
 
 
 def load_split(

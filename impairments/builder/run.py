@@ -107,9 +107,7 @@ def render_and_publish(job: tuple[PlannedShard, Any, ShardStore]) -> ShardResult
     try:
         result = _render((shard, settings))
     except Exception as error:
-        sources = ", ".join(planned.item.describe() for planned in shard.items[:4])
-        more = f" (+{len(shard.items) - 4} more)" if len(shard.items) > 4 else ""
-        raise TaskError(f"{shard.name} [{sources}{more}]: {describe(error)}") from error
+        raise TaskError(f"{shard.name}: {_failing_item(shard, error)}{describe(error)}") from error
     if store.remote:
         staged = Path(settings.output_dir)
         result = replace(result, path=store.path(f"{shard.name}.tar"))
@@ -117,6 +115,24 @@ def render_and_publish(job: tuple[PlannedShard, Any, ShardStore]) -> ShardResult
         stats.write_text(json.dumps(result.__dict__, indent=2, sort_keys=True))
         store.publish(staged / f"{shard.name}.tar", stats)
     return result
+
+
+def _failing_item(shard: PlannedShard, error: BaseException) -> str:
+    """``"<source> (samples k1, k2): "`` for the item whose rendering raised, found by matching
+    the traceback's local variables against the shard's items; empty when it cannot be told."""
+    items = {id(planned): planned for planned in shard.items}
+    traceback = error.__traceback__
+    found = None
+    while traceback is not None:
+        for value in traceback.tb_frame.f_locals.values():
+            if id(value) in items:
+                found = items[id(value)]
+        traceback = traceback.tb_next
+    if found is None:
+        return ""
+    keys = ", ".join(sample.key for sample in found.samples[:6])
+    more = ", ..." if len(found.samples) > 6 else ""
+    return f"{found.item.describe()} (samples {keys}{more}): "
 
 
 def executor_spec(cfg: DictConfig) -> dict[str, Any]:

@@ -152,14 +152,17 @@ def test_a_failing_shard_is_recorded_and_the_others_are_built(
 
     def broken(job: Any) -> Any:
         if job[0].name == "train-000001":
-            raise OSError("disk on fire")
+            planned = job[0].items[0]  # a local naming the item, as every renderer's loop has
+            raise OSError(f"disk on fire under {len(planned.samples)} samples")
         return real(job)
 
     monkeypatch.setattr(run, "_render", broken)
     cfg = tiny("workers=0")
     with pytest.raises(BuildFailedError, match="train-000001") as raised:
         build_dataset(cfg)
-    assert "disk on fire" in str(raised.value) and "after 2 attempt(s)" in str(raised.value)
+    message = str(raised.value)
+    assert "disk on fire" in message and "after 2 attempt(s)" in message
+    assert "(samples " in message and str(cfg.sources.path) in message  # which file, which keys
     card = json.loads((Path(cfg.manifest_dir) / "tiny.card.json").read_text())
     assert [f["task"] for f in card["failed_shards"]] == ["train-000001"]
     assert "train-000000.tar" in {Path(s["path"]).name for s in card["splits"]["train"]["shards"]}
