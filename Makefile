@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ARGS   ?=
 DATASETS ?= audio_artifact block_corruption freeze
 
-.PHONY: install dataset train export detect test test-slow lint format bench bench-detect bench-build bench-blockdetect bench-detect-frames sweep clean help
+.PHONY: install dataset train export detect test test-slow lint format bench bench-detect bench-build bench-blockdetect bench-freeze bench-detect-frames sweep clean help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -60,6 +60,9 @@ bench-build: install ## build throughput per executor (serial, processes x1/x2, 
 
 bench-blockdetect: install ## ffmpeg blockdetect baseline on block_corruption val/test: ARGS="--metrics <run>/metrics.json"
 	$(BIN)/python -m training.baselines.blockdetect $(ARGS)
+
+bench-freeze: install ## ffmpeg freezedetect on the freeze dataset: thresholds tuned on val, scored on test
+	$(BIN)/python -m benchmarks.freeze_baseline $(ARGS)
 
 bench-detect-frames: install ## frame-detector speed on a generated 720p clip: make bench-detect-frames CKPT=exports/...
 	$(BIN)/python -m training.detect.bench_frames checkpoint=$(CKPT) $(ARGS)

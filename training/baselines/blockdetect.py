@@ -20,7 +20,6 @@ import glob
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +31,12 @@ import numpy as np
 import webdataset as wds
 from omegaconf import OmegaConf
 
+from training.baselines.ffmpeg_filter import (
+    PRINT_METADATA,
+    check_frames,
+    rawvideo_input,
+    run_filter,
+)
 from training.data.card import DatasetCard
 from training.data.image_decode import decode_png, sample_group
 from training.metrics import binary_decision_report
@@ -49,24 +54,12 @@ def blockdetect_score(frame: np.ndarray, filter_args: str = "", ffmpeg: str | No
     clears the row and column it accumulates into, so in one stream a frame's score depends on
     every frame before it (an identical frame scored 1.04 first and 9.6 third here, FFmpeg 7).
     """
-    from impairments.media_io import ffmpeg_binary
-
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(f"blockdetect: frames must be (H, W, 3) uint8, got {frame.shape}")
-    height, width = frame.shape[:2]
-    vf = f"blockdetect{'=' + filter_args if filter_args else ''},metadata=mode=print:file=-"
-    command = [
-        ffmpeg or ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "pipe:0",
-        "-vf", vf, "-f", "null", "-",
-    ]  # fmt: skip
-    result = subprocess.run(
-        command, input=np.ascontiguousarray(frame).tobytes(), capture_output=True, check=False
+    height, width = check_frames([frame], "blockdetect")
+    chain = f"blockdetect{'=' + filter_args if filter_args else ''},{PRINT_METADATA}"
+    printed = run_filter(
+        rawvideo_input(width, height), ["-vf", chain], "blockdetect", [frame], ffmpeg
     )
-    if result.returncode != 0:
-        tail = result.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(f"ffmpeg blockdetect failed ({result.returncode}): {' | '.join(tail)}")
-    scores = SCORE_LINE.findall(result.stdout.decode(errors="replace"))
+    scores = SCORE_LINE.findall(printed)
     if len(scores) != 1:
         raise RuntimeError(f"ffmpeg blockdetect gave {len(scores)} scores for one frame")
     # Perfectly flat blocks divide by zero inside the filter (FLT_MAX, inf or nan): maximal.
