@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	# W&B's sweep engine pins numpy<2 but runs on numpy 2 (tests/experiments exercise it): --no-deps
 	# keeps .venv's numpy; its real dependencies (jsonschema, jsonref) are in pyproject.toml.
 	$(BIN)/python -m pip install --quiet --no-deps sweeps==0.3.0
+	# facenet-pytorch (MTCNN face detector + weights) pins torch<2.3/numpy<2 but runs on .venv's
+	# torch 2.14 and numpy 2: --no-deps; its runtime needs are in pyproject.toml.
+	$(BIN)/python -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) ## create .venv with every dependency (re-runs when pyproject.toml changes)

@@ -13,12 +13,8 @@ exceeds the tolerance (a silently wrong export is worse than none).
 from __future__ import annotations
 
 import json
-import logging
 import os
-import platform
-import shutil
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,17 +23,16 @@ import numpy as np
 import torch
 
 from training.checkpoints import load_network
-from training.logging_utils import git_commit
+from training.export_common import (
+    ONNX_FILE,
+    TORCHSCRIPT_FILE,
+    copy_checkpoint,
+    provenance,
+    quiet_exporters,
+    write_card,
+)
 from training.models.pann import SegmentScores
 
-log = logging.getLogger(__name__)
-
-ONNX_FILE, TORCHSCRIPT_FILE, CKPT_FILE, CARD_FILE = (
-    "model.onnx",
-    "model.ts",
-    "model.ckpt",
-    "model_card.json",
-)
 INPUT_NAME = "waveform"
 OUTPUT_NAMES = list(SegmentScores._fields)
 PARITY_TOLERANCE = 1e-4
@@ -55,14 +50,8 @@ def parity_inputs(batch: int, samples: int, seed: int = 0) -> np.ndarray:
     return np.clip(np.stack(rows), -1, 1).astype(np.float32)
 
 
-def _quiet_exporters() -> None:
-    """The ONNX exporter logs every optimisation pass at INFO; keep training logs readable."""
-    for name in ("onnx_ir", "onnxscript", "torch.onnx", "torch.export"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def export_onnx(net: torch.nn.Module, path: Path, samples: int, opset: int = 18) -> None:
-    _quiet_exporters()
+    quiet_exporters()
     example = torch.from_numpy(parity_inputs(2, samples))
     batch = torch.export.Dim("batch", min=1, max=4096)
     program = torch.onnx.export(
@@ -159,7 +148,7 @@ def export_checkpoint(
 
     export_onnx(net, output_dir / ONNX_FILE, samples, opset)
     export_torchscript(net, output_dir / TORCHSCRIPT_FILE, samples)
-    shutil.copyfile(checkpoint, output_dir / CKPT_FILE)
+    copy_checkpoint(checkpoint, output_dir)
     parity = onnx_parity(net, output_dir / ONNX_FILE, samples)
     stft_diff = onnx_parity(net, output_dir / ONNX_FILE, samples, reference)
     ts_diff = torchscript_parity(net, output_dir / TORCHSCRIPT_FILE, samples)
@@ -186,15 +175,6 @@ def export_checkpoint(
         ),
         "parameters": sum(p.numel() for p in net.parameters()),
         "detect": detector.get("detect") or {},
-        "metrics": metrics,
-        "dataset_card_sha256": meta["dataset_card_sha256"],
-        "git_commit": git_commit(Path(__file__).resolve().parent),
-        "checkpoint": {
-            "source": str(checkpoint),
-            "epoch": meta["epoch"],
-            "global_step": meta["global_step"],
-        },
-        "files": {"onnx": ONNX_FILE, "torchscript": TORCHSCRIPT_FILE, "checkpoint": CKPT_FILE},
         "parity": {
             "onnx_max_abs_diff": parity,
             "onnx_vs_training_features_max_abs_diff": stft_diff,
@@ -202,20 +182,9 @@ def export_checkpoint(
             "tolerance": tolerance,
             "inputs": "tones + noise, one silent segment; batch 1 and 5",
         },
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "onnx_opset": opset,
-        },
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **provenance(meta, checkpoint, metrics, opset),
     }
-    (output_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-    if max(parity.values()) > tolerance:
-        raise RuntimeError(
-            f"ONNX export differs from PyTorch by {parity} (> {tolerance}); see {output_dir}"
-        )
-    log.info("exported %s -> %s (ONNX parity %s)", checkpoint, output_dir, parity)
-    return output_dir
+    return write_card(output_dir, card, max(parity.values()), tolerance, checkpoint)
 
 
 def main() -> None:

@@ -14,10 +14,6 @@ whose probability sits within float error of it may flip; that difference is rec
 
 from __future__ import annotations
 
-import json
-import logging
-import shutil
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,17 +21,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.logging_utils import git_commit
+from training.export_common import (
+    ONNX_FILE,
+    TORCHSCRIPT_FILE,
+    copy_checkpoint,
+    provenance,
+    quiet_exporters,
+    write_card,
+)
 from training.models.block_map import BlockMapModel, BlockMapOutputs
 
-log = logging.getLogger(__name__)
-
-ONNX_FILE, TORCHSCRIPT_FILE, CKPT_FILE, CARD_FILE = (
-    "model.onnx",
-    "model.ts",
-    "model.ckpt",
-    "model_card.json",
-)
 INPUT_NAME = "frames"
 OUTPUT_NAMES = list(BlockMapOutputs._fields)
 CONTINUOUS_OUTPUTS = [name for name in OUTPUT_NAMES if name != "area_ratio"]
@@ -64,13 +59,8 @@ def parity_frames(batch: int, height: int, width: int, seed: int = 0) -> np.ndar
     return np.stack(frames)
 
 
-def _quiet_exporters() -> None:
-    for name in ("onnx_ir", "onnxscript", "torch.onnx", "torch.export"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def export_onnx(net: BlockMapModel, path: Path, opset: int = 18) -> None:
-    _quiet_exporters()
+    quiet_exporters()
     example = torch.from_numpy(parity_frames(2, 256, 320))
     dims = {
         0: torch.export.Dim("batch", min=1, max=1024),
@@ -151,7 +141,7 @@ def export_block_map(
     detector = meta["detector"]
     export_onnx(net, output_dir / ONNX_FILE, opset)
     export_torchscript(net, output_dir / TORCHSCRIPT_FILE)
-    shutil.copyfile(checkpoint, output_dir / CKPT_FILE)
+    copy_checkpoint(checkpoint, output_dir)
     differences = parity(net, output_dir / ONNX_FILE, output_dir / TORCHSCRIPT_FILE)
     card = {
         "detector": detector.get("name"),
@@ -180,34 +170,17 @@ def export_block_map(
         "backbone": meta["model_config"].get("backbone"),
         "parameters": sum(p.numel() for p in net.parameters()),
         "detect": detector.get("detect") or {},
-        "metrics": metrics,
-        "dataset_card_sha256": meta["dataset_card_sha256"],
-        "git_commit": git_commit(Path(__file__).resolve().parent),
-        "checkpoint": {
-            "source": str(checkpoint),
-            "epoch": meta["epoch"],
-            "global_step": meta["global_step"],
-        },
-        "files": {"onnx": ONNX_FILE, "torchscript": TORCHSCRIPT_FILE, "checkpoint": CKPT_FILE},
         "parity": {
             **differences,
             "tolerance": tolerance,
             "checked_outputs": CONTINUOUS_OUTPUTS,
             "inputs": "image-like frames, batch 1 at 224x224 and batch 2 at 200x328",
         },
-        "versions": {"torch": torch.__version__, "onnx_opset": opset},
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **provenance(meta, checkpoint, metrics, opset),
     }
-    (output_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     worst = max(
         differences[kind][name]
         for kind in ("onnx_max_abs_diff", "torchscript_max_abs_diff")
         for name in CONTINUOUS_OUTPUTS
     )
-    if worst > tolerance:
-        raise RuntimeError(
-            f"export differs from PyTorch by {worst:.3g} (> {tolerance}): {differences}; "
-            f"see {output_dir}"
-        )
-    log.info("exported %s -> %s (max parity difference %.2g)", checkpoint, output_dir, worst)
-    return output_dir
+    return write_card(output_dir, card, worst, tolerance, checkpoint)

@@ -28,6 +28,12 @@ ONNX_FILE, TORCHSCRIPT_FILE, CKPT_FILE, CARD_FILE = (
 )
 
 
+def quiet_exporters() -> None:
+    """The ONNX exporter logs every optimisation pass at INFO; keep training logs readable."""
+    for name in ("onnx_ir", "onnxscript", "torch.onnx", "torch.export"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def copy_checkpoint(checkpoint: Path, output_dir: Path) -> None:
     shutil.copyfile(checkpoint, output_dir / CKPT_FILE)
 

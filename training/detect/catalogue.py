@@ -113,7 +113,7 @@ def analyse_chunk(
     entries = []
     for path, name, shown in files:
         report_path = Path(output) / f"{name}.json"
-        entry: dict[str, Any] = {"input": shown, "report": f"{name}.json"}
+        entry: dict[str, Any] = {"input": shown, "path": path, "report": f"{name}.json"}
         try:
             report = analyse(media_io.local_path(path), report_path)
         except media_io.MediaError as error:
@@ -183,7 +183,9 @@ def run_catalogue(cfg: DictConfig, source: Path, output: Path) -> int:
             for row in rows:
                 log.write(json.dumps(row) + "\n")
                 if row["status"] == "error":
-                    tqdm.write(f"error: {row['input']}: {row['error']}", file=sys.stderr)
+                    tqdm.write(
+                        f"error: {row.get('path', row['input'])}: {row['error']}", file=sys.stderr
+                    )
             log.flush()
             bar.update(len(rows))
 

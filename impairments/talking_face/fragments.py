@@ -1,0 +1,125 @@
+"""A fragment: a few seconds of picture on a 25 fps grid and the 16 kHz mono audio under it.
+
+Frames are picked by timestamp (nearest frame to each 40 ms grid point), so any source frame rate
+works. Audio is aligned to the *picture's* timeline, not to sample 0 of the audio stream: the two
+streams of a container may start at different presentation times (``start_s`` in
+:func:`impairments.media_io.probe`), and ignoring that would itself be an A/V offset. Audio before
+its stream starts or after it ends is silence.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from impairments import media_io
+from impairments.media_io import MediaError
+
+FPS = 25
+SAMPLE_RATE = 16_000
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640: one video frame of audio
+FRAGMENT_S = 4.0
+MIN_FRAGMENT_FRAMES = 10  # 0.4 s: below this a file holds no usable lip motion
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """``frames`` (T, H, W, 3) uint8 RGB at 25 fps; ``audio`` float32 (T * 640,) at 16 kHz.
+
+    ``start_s`` is the picture time of frame 0 in the source file; audio sample ``k`` is heard at
+    picture time ``start_s + k / 16000``.
+    """
+
+    path: str
+    start_s: float
+    frames: np.ndarray
+    audio: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / FPS
+
+
+def check_talking_media(path: str | os.PathLike[str]) -> media_io.MediaInfo:
+    """Probe ``path`` and insist on one video and one audio stream; raises MediaError otherwise."""
+    info = media_io.probe(path)
+    if not info.video:
+        raise MediaError(path, "no video stream (the talking-face pipeline needs a picture)")
+    if not info.audio:
+        raise MediaError(path, "no audio stream (lip sync needs sound)")
+    return info
+
+
+def _stream_start(value: float | None) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def read_fragment(
+    path: str | os.PathLike[str],
+    start_s: float = 0.0,
+    duration_s: float = FRAGMENT_S,
+    max_side: int | None = None,
+) -> Fragment:
+    """Decode ``duration_s`` seconds from ``start_s`` (seconds after the picture's first frame).
+
+    ``max_side`` downscales large pictures (aspect kept, even sizes) so that a 4K source does not
+    cost 4K decoding memory; faces are found at a few hundred pixels anyway.
+    """
+    path = Path(path)
+    info = check_talking_media(path)
+    video_info, audio_info = info.video[0], info.audio[0]
+    size = _scaled_size(video_info.width, video_info.height, max_side)
+    video_start = _stream_start(video_info.start_s)
+    clip = media_io.read_video_frames(
+        path, fps=FPS, size=size, start_s=video_start + start_s, duration_s=duration_s
+    )
+    frames = clip.frames[: int(round(duration_s * FPS))]
+    if len(frames) < MIN_FRAGMENT_FRAMES:
+        raise MediaError(
+            path, f"too short: {len(frames)} frames at {FPS} fps (need >= {MIN_FRAGMENT_FRAMES})"
+        )
+    picture_start = float(clip.timestamps[0])
+    audio = _aligned_audio(path, picture_start - _stream_start(audio_info.start_s), len(frames))
+    return Fragment(str(path), picture_start - video_start, frames, audio)
+
+
+def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+    if not max_side or max(width, height) <= max_side:
+        return None
+    scale = max_side / max(width, height)
+    return (max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2))
+
+
+def _aligned_audio(path: Path, offset_s: float, num_frames: int) -> np.ndarray:
+    """Mono 16 kHz samples heard from audio-stream time ``offset_s`` on, padded with silence."""
+    wanted = num_frames * SAMPLES_PER_FRAME
+    lead = max(0, int(round(-offset_s * SAMPLE_RATE)))  # picture starts before the audio does
+    read_from = max(0.0, offset_s)
+    audio = media_io.read_audio(
+        path,
+        sample_rate=SAMPLE_RATE,
+        channels=1,
+        start_s=read_from,
+        duration_s=wanted / SAMPLE_RATE,
+    )[0]
+    out = np.zeros(wanted, dtype=np.float32)
+    usable = audio[: max(0, wanted - lead)]
+    out[lead : lead + len(usable)] = usable
+    return out
+
+
+def fragment_starts(
+    duration_s: float, length_s: float = FRAGMENT_S, hop_s: float = FRAGMENT_S
+) -> list[float]:
+    """Window starts covering ``duration_s``; no window starts in the last second (too short)."""
+    if duration_s <= length_s:
+        return [0.0]
+    starts = list(np.arange(0.0, duration_s - 1.0, hop_s))
+    return [float(s) for s in starts]
