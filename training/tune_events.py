@@ -26,9 +26,9 @@ from training.baselines import freeze_scoring as scoring
 from training.detect.clips import ClipModel
 from training.events import decisions_to_events
 
-SMOOTH = (1, 3, 5, 7)
+SMOOTH = (1, 3, 5, 7, 9)
 MIN_FRAMES = (2, 3, 5, 8, 12)
-MERGE_GAP = (0, 2, 4, 8, 12, 16)
+MERGE_GAP = (0, 2, 4, 8, 12, 16, 24, 32)
 
 
 def load_split(
