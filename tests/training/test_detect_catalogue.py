@@ -108,3 +108,21 @@ def test_manifests_name_reports_by_id_and_record_bad_rows(tmp_path: Path) -> Non
     (tmp_path / "list.txt").write_text("# comment\nmedia/a.wav\n\ns3://bucket/c.mkv\n")
     inputs, _ = list_inputs(tmp_path / "list.txt")
     assert [name for _, name, _ in inputs] == ["media/a.wav", "bucket/c.mkv"]
+
+
+def test_reports_of_another_model_are_redone(
+    trained_export: Path, programme_with_hum, compose_detect, tmp_path: Path, capsys
+) -> None:
+    import shutil
+
+    audio, _ = programme_with_hum
+    make_catalogue(tmp_path / "catalogue", audio, files=2)
+    out = tmp_path / "reports"
+    scan(compose_detect, trained_export, tmp_path / "catalogue", out)
+    retrained = tmp_path / "retrained"
+    shutil.copytree(trained_export, retrained)  # same detector, another export
+    capsys.readouterr()
+    scan(compose_detect, retrained, tmp_path / "catalogue", out)
+    assert "resumed:" not in capsys.readouterr().out
+    index = json.loads((out / "index.json").read_text())
+    assert index["counts"]["skipped"] == 0 and index["counts"]["ok"] == 2

@@ -4,7 +4,7 @@
     python detect.py ... input=catalogue.jsonl output=reports/ executor=processes executor.workers=4
 
 Every file gets ``<output>/<name>.json`` (``name`` = its path below the folder, or the manifest
-row's ``id``/path), written atomically. A file whose report already exists for the same detector
+row's ``id``/path), written atomically. A file whose report already exists from the same model
 is skipped (``resume=false`` redoes everything), so a scan stopped at file 9,000 of 10,000 goes
 on from there. ``index.jsonl`` gets one line per file as it finishes (ok / error / skipped), and
 ``index.json`` the whole list, sorted, at the end. Files are dealt to the build executors
@@ -87,12 +87,17 @@ def _report_name(name: str) -> str:
     return "/".join(parts) or "unnamed"
 
 
-def _already_reported(report: Path, detector: str | None) -> bool:
+def _already_reported(report: Path, detector: str | None, model_path: str) -> bool:
+    """A report counts as done only if the same model wrote it: a scan with a retrained export
+    into the same folder must redo every file, not keep the old model's verdicts."""
     try:
         payload = json.loads(report.read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(payload, dict) and payload.get("detector") in (None, detector)
+    if not isinstance(payload, dict) or payload.get("detector") not in (None, detector):
+        return False
+    written_by = (payload.get("model") or {}).get("path")
+    return written_by is None or str(Path(written_by).resolve()) == str(Path(model_path).resolve())
 
 
 def analyse_chunk(
@@ -161,7 +166,7 @@ def run_catalogue(cfg: DictConfig, source: Path, output: Path) -> int:
     resume = bool(cfg.get("resume", True))
     todo, skipped = [], []
     for path, name, shown in inputs:
-        if resume and _already_reported(output / f"{name}.json", detector):
+        if resume and _already_reported(output / f"{name}.json", detector, str(made[1].path)):
             skipped.append({"input": shown, "status": "skipped", "report": f"{name}.json"})
         else:
             todo.append((path, name, shown))
