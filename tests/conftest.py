@@ -84,3 +84,22 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     good = (root / "a.wav").read_bytes()
     (root / "truncated.wav").write_bytes(good[: len(good) // 2])
     return root
+
+
+# Tiny but real: 1-second clips of small moving scenes, every class, every impairment.
+TINY_FREEZE_BUILD = (
+    "dataset=freeze",
+    "dataset.clip_s=1.0",
+    "dataset.hop_s=0.5",
+    "dataset.samples_per_shard=4",
+    "dataset.min_motion=0.3",
+    "dataset.builtin_video.height=48",
+    "dataset.builtin_video.width=64",
+    "dataset.builtin_video.duration_s=2.0",
+    "dataset.builtin_video.fps=25",
+    "dataset.builtin_video.clips=false",
+    "dataset.builtin_video.items_per_kind=2",
+    "dataset.builtin_video.photo_items=2",
+    "dataset.builtin_video.photos=[coffee,astronaut]",
+    "dataset.builtin_video.kinds=[texture,fast_motion]",
+)

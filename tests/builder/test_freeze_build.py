@@ -22,24 +22,8 @@ from impairments.builder.freeze_render import (
 from impairments.builder.run import build_dataset, plan_dataset
 from impairments.video.frame_differences import FEATURE_VERSION, STAT_NAMES, clip_features
 from impairments.video.temporal import events_from_labels, repeated_frames
+from tests.conftest import TINY_FREEZE_BUILD
 
-# Tiny but real: 1-second clips of small moving scenes, every class, every impairment.
-TINY = (
-    "dataset=freeze",
-    "dataset.clip_s=1.0",
-    "dataset.hop_s=0.5",
-    "dataset.samples_per_shard=4",
-    "dataset.min_motion=0.3",
-    "dataset.builtin_video.height=48",
-    "dataset.builtin_video.width=64",
-    "dataset.builtin_video.duration_s=2.0",
-    "dataset.builtin_video.fps=25",
-    "dataset.builtin_video.clips=false",
-    "dataset.builtin_video.items_per_kind=2",
-    "dataset.builtin_video.photo_items=2",
-    "dataset.builtin_video.photos=[coffee,astronaut]",
-    "dataset.builtin_video.kinds=[texture,fast_motion]",
-)
 CLASSES = ["clean", "freeze", "stutter"]
 
 
@@ -93,7 +77,7 @@ def compose_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Dic
 
 @pytest.fixture(scope="module")
 def builtin_build(compose_build: Callable[..., DictConfig]) -> dict[str, Any]:
-    return build_dataset(compose_build(*TINY, "workers=0"))
+    return build_dataset(compose_build(*TINY_FREEZE_BUILD, "workers=0"))
 
 
 def test_samples_follow_the_shard_contract(builtin_build: dict[str, Any]) -> None:
@@ -144,7 +128,7 @@ def test_stats_are_the_features_of_the_rerendered_clip(
     compose_build: Callable[..., DictConfig], builtin_build: dict[str, Any]
 ) -> None:
     """``render_freeze_clip`` re-creates the very frames the build measured, from the plan."""
-    cfg = compose_build(*TINY, "workers=0")
+    cfg = compose_build(*TINY_FREEZE_BUILD, "workers=0")
     plan = plan_dataset(cfg)
     settings = FreezeRenderSettings.from_config(cfg.dataset, str(cfg.output_dir))
     written = {row["key"]: row for row in read_samples(builtin_build)}
@@ -168,7 +152,7 @@ def test_stats_are_the_features_of_the_rerendered_clip(
 def test_same_config_gives_identical_shards_whatever_the_worker_count(
     compose_build: Callable[..., DictConfig], builtin_build: dict[str, Any]
 ) -> None:
-    two = build_dataset(compose_build(*TINY, "workers=2", out="two"))
+    two = build_dataset(compose_build(*TINY_FREEZE_BUILD, "workers=2", out="two"))
     assert digests(builtin_build) == digests(two)
     assert builtin_build["plan_sha256"] == two["plan_sha256"]
 
@@ -183,7 +167,11 @@ def test_folder_sources_above_30_fps_are_decimated(
     (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
     card = build_dataset(
         compose_build(
-            *TINY[:5], "sources=folder", f"sources.path={tmp_path}", "workers=0", out="folder"
+            *TINY_FREEZE_BUILD[:5],
+            "sources=folder",
+            f"sources.path={tmp_path}",
+            "workers=0",
+            out="folder",
         )
     )
     assert [Path(s["source"]).name for s in card["skipped_items"]] == ["broken.mp4"]
@@ -200,7 +188,7 @@ def test_iter_planned_clips_yields_the_split_at_full_resolution(
     from impairments.builder import iter_planned_clips
 
     written = {row["key"]: row for row in read_samples(builtin_build) if row["split"] == "val"}
-    clips = list(iter_planned_clips([o for o in TINY if o != "dataset=freeze"], "val"))
+    clips = list(iter_planned_clips([o for o in TINY_FREEZE_BUILD if o != "dataset=freeze"], "val"))
     assert {clip.key for clip in clips} == set(written)
     for clip in clips:
         assert clip.frames.shape == (25, 48, 64, 3)

@@ -10,28 +10,12 @@ import pytest
 from omegaconf import open_dict
 
 from impairments import media_io
+from tests.conftest import TINY_FREEZE_BUILD
 from training.detect.clips import ClipModel, analyse_clip_video, extend_freezes
 
 from .conftest import compose_config, load_entry_point, shrink_config
 
-TINY_BUILD = (
-    "dataset=freeze",
-    "name=freeze",
-    "dataset.clip_s=1.0",
-    "dataset.hop_s=0.5",
-    "dataset.samples_per_shard=4",
-    "dataset.min_motion=0.3",
-    "dataset.builtin_video.height=48",
-    "dataset.builtin_video.width=64",
-    "dataset.builtin_video.duration_s=2.0",
-    "dataset.builtin_video.fps=25",
-    "dataset.builtin_video.clips=false",
-    "dataset.builtin_video.items_per_kind=2",
-    "dataset.builtin_video.photo_items=2",
-    "dataset.builtin_video.photos=[coffee,astronaut]",
-    "dataset.builtin_video.kinds=[texture,fast_motion]",
-    "workers=0",
-)
+TINY_BUILD = (*TINY_FREEZE_BUILD, "name=freeze", "workers=0")
 
 
 @pytest.fixture(scope="module")
