@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -45,6 +43,7 @@ from typing import Any
 import av
 import numpy as np
 
+from benchmarks.workdir import run_and_write
 from impairments import media_io, registry
 from impairments.sources.video_item import scaled_size
 from impairments.video import x264
@@ -606,18 +605,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    scratch = None if args.work_dir else tempfile.mkdtemp(prefix="block_real_footage_")
-    work = args.work_dir or Path(scratch)  # type: ignore[arg-type]
-    try:
-        result = run(args, work)
-    except (FileNotFoundError, ValueError, RuntimeError, media_io.MediaError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    result = run_and_write(run, args, "block_real_footage_")
     print(table(result["results"], result["labels"]))
     print(f"wrote {args.output}")
     return result

@@ -32,10 +32,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import freeze_footage as footage
+from benchmarks.workdir import run_and_write
 from impairments import media_io
 from training.baselines import freeze_scoring as scoring
 from training.baselines.freezedetect import FreezedetectSetting, freezedetect_file
@@ -356,18 +355,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    scratch = None if args.work_dir else tempfile.mkdtemp(prefix="freeze_real_footage_")
-    work = args.work_dir or Path(scratch)  # type: ignore[arg-type]
-    try:
-        result = run(args, work)
-    except (FileNotFoundError, ValueError, RuntimeError, media_io.MediaError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    result = run_and_write(run, args, "freeze_real_footage_")
     labels = result["labels"]
     title = (
         f"real footage: {labels['sources']} sources, {labels['clips']} clips "
