@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 ARGS   ?=
-DATASETS ?= audio_artifact block_corruption freeze
+DATASETS ?= audio_artifact block_corruption freeze lip_sync
 
 .PHONY: install dataset train export detect test test-slow lint format bench bench-detect bench-build bench-blockdetect bench-freeze bench-detect-frames sweep clean help
 

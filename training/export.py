@@ -137,6 +137,10 @@ def export_checkpoint(
         from training.export_freeze import export_freeze
 
         return export_freeze(net, meta, checkpoint, output_dir, metrics, opset, tolerance)
+    if type(net).__name__ == "SyncNet":  # ...and the two-stream lip-sync network
+        from training.export_lip_sync import export_lip_sync
+
+        return export_lip_sync(net, meta, checkpoint, output_dir, metrics, opset, tolerance)
     detector = meta["detector"]
     frontend = net.frontend
     samples = frontend.segment_samples

@@ -21,6 +21,14 @@ from impairments import media_io
 from impairments.builder import card as cards
 from impairments.builder.executors import TaskError, TaskFailure, describe, make_executor
 from impairments.builder.freeze_render import FreezeRenderSettings, render_freeze_shard
+from impairments.builder.lip_sync_render import (
+    LipSyncRenderSettings,
+    fragments_done,
+    lip_sync_summary,
+    plan_fragments,
+    probe_talking_face,
+    render_lip_sync_shard,
+)
 from impairments.builder.plan import PlannedShard, make_plan, plan_digest
 from impairments.builder.render import RenderSettings, ShardResult, render_shard
 from impairments.builder.resume import build_fingerprint, claim_output, finished_shards
@@ -91,6 +99,8 @@ def _render(job: tuple[Any, Any]) -> ShardResult:
     shard, settings = job
     if isinstance(settings, FreezeRenderSettings):
         return render_freeze_shard(shard, settings)
+    if isinstance(settings, LipSyncRenderSettings):
+        return render_lip_sync_shard(shard, settings)
     if isinstance(settings, VideoRenderSettings):
         return render_video_shard(shard, settings)
     return render_shard(shard, settings)
@@ -217,15 +227,19 @@ def plan_dataset(cfg: DictConfig) -> DatasetPlan:
     log.info(
         "%d source items (%s split); probing with %d workers", len(items), split_method, workers
     )
-    prober = probe_video_duration if media == "video" else probe_duration
+    prober = {"video": probe_video_duration, "talking_face": probe_talking_face}.get(
+        media, probe_duration
+    )
     probes = parallel_map(prober, items, workers, lambda _: None)
 
     usable: list[tuple[SourceItem, str, float]] = []
     manifest_rows: list[dict[str, Any]] = []
     skipped_items = list(problems)
+    # A dataset may use items shorter than a segment whole (lip sync: 3-s clips, 4-s fragments).
+    shortest = float(data.get("min_duration_s") or data.segment_s)
     for item, (duration, reason) in zip(items, probes, strict=True):
-        if reason is None and duration is not None and duration < data.segment_s:
-            reason = f"too short: {duration:.3f} s < one {data.segment_s} s segment"
+        if reason is None and duration is not None and duration < shortest:
+            reason = f"too short: {duration:.3f} s < {shortest} s"
         row = {**item.to_json(), "split": splits[item.id], "duration_s": duration}
         if reason is None:
             usable.append((item, splits[item.id], float(duration)))  # type: ignore[arg-type]
@@ -236,16 +250,25 @@ def plan_dataset(cfg: DictConfig) -> DatasetPlan:
     if not usable:
         raise media_io.MediaError(cfg.sources.get("path", "sources"), "no usable source items")
 
-    shards = make_plan(
-        usable,
-        list(data.labels),
-        seed=int(cfg.seed),
-        segment_s=float(data.segment_s),
-        hop_s=float(data.hop_s),
-        max_segments_per_item=data.max_segments_per_item,
-        samples_per_shard=int(data.samples_per_shard),
-        clean_label=str(data.labels[0]),
-    )
+    if str(data.kind) == "lip_sync":
+        shards = plan_fragments(
+            usable,
+            LipSyncRenderSettings.from_config(data, str(cfg.output_dir)),
+            seed=int(cfg.seed),
+            max_fragments_per_item=data.max_segments_per_item,
+            samples_per_shard=int(data.samples_per_shard),
+        )
+    else:
+        shards = make_plan(
+            usable,
+            list(data.labels),
+            seed=int(cfg.seed),
+            segment_s=float(data.segment_s),
+            hop_s=float(data.hop_s),
+            max_segments_per_item=data.max_segments_per_item,
+            samples_per_shard=int(data.samples_per_shard),
+            clean_label=str(data.labels[0]),
+        )
     return DatasetPlan(items, usable, split_method, manifest_rows, skipped_items, shards)
 
 
@@ -261,10 +284,14 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
     items, usable, split_method = plan.items, plan.usable, plan.split_method
     manifest_rows, skipped_items, shards = plan.manifest_rows, plan.skipped_items, plan.shards
     planned = sum(shard.sample_count for shard in shards)
-    settings: RenderSettings | VideoRenderSettings | FreezeRenderSettings
+    settings: RenderSettings | VideoRenderSettings | FreezeRenderSettings | LipSyncRenderSettings
+    lip_sync = str(data.kind) == "lip_sync"
     if str(data.kind) == "freeze":
         settings = FreezeRenderSettings.from_config(data, str(output_dir))
         format_info: dict[str, Any] = settings.card_info()
+    elif lip_sync:
+        settings = LipSyncRenderSettings.from_config(data, str(output_dir))
+        format_info = settings.card_info()  # progress counts fragments (planned samples)
     elif media == "video":
         settings = video_settings(cfg, output_dir)
         planned *= settings.frames_per_clip  # progress counts written crops, not clip windows
@@ -319,7 +346,8 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
     def advance(outcome: ShardResult | TaskFailure) -> None:
         done[0] += 1
         if isinstance(outcome, ShardResult):
-            bar.update(outcome.count + sum(outcome.skipped_segments.values()))
+            written = fragments_done(outcome) if lip_sync else outcome.count
+            bar.update(written + sum(outcome.skipped_segments.values()))
         bar.set_postfix(shards=f"{done[0]}/{len(shards)}")
 
     outcomes = executor.map(
@@ -360,6 +388,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
                 "manifest": cards.display_path(manifest_dir / f"{cfg.name}.sources.jsonl"),
             },
             "splits": cards.split_summary(results, list(data.labels)),
+            **({"lip_sync": lip_sync_summary(results, usable)} if lip_sync else {}),
             "failed_shards": [f.to_json() for f in failures],
             "skipped_items": skipped_items,
             "screened_items": sorted(screened, key=lambda row: row["id"]),
@@ -417,6 +446,12 @@ def _print_summary(card: dict[str, Any], card_path: Path, seconds: float) -> Non
         lines.append(
             f"  {split:5s} {summary['count']:6d} samples in {len(summary['shards'])} "
             f"shards ({classes})"
+        )
+    for split, summary in card.get("lip_sync", {}).get("splits", {}).items():
+        speakers = ", ".join(summary["speakers"])
+        lines.append(
+            f"  {split:5s} {summary['fragments']} fragments ({summary['fragments_without_face']} "
+            f"without a face), {summary['speaker_count']} speakers: {speakers}"
         )
     for row in card["screened_items"]:
         verdict = "excluded" if row["excluded"] else "kept (screening.exclude=false)"

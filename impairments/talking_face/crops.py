@@ -53,18 +53,31 @@ def crop_square(frame: np.ndarray, square: np.ndarray, size: int) -> np.ndarray:
     )
 
 
-def crop_track(
+def face_crops(
     fragment: Fragment, track: Track, size: int = CROP_SIZE, margin: float = CROP_MARGIN
-) -> TrackCrops:
-    """Lower-face crops of ``track`` in ``fragment`` and the audio of the same frames."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-face crops (N, size, size, 3) uint8 RGB of ``track`` and the squares they came from.
+
+    The lip-sync dataset stores these (a model can still take the lower half, rows
+    ``size // 2:``, and the eyes are there for one that wants them).
+    """
     if size < 2 or size % 2:
         raise ValueError(f"crop size must be even and >= 2, got {size}")
     squares = square_boxes(track.boxes, margin)
     crops = np.stack(
         [
-            crop_square(fragment.frames[frame], square, size)[size // 2 :]
+            crop_square(fragment.frames[frame], square, size)
             for frame, square in zip(track.frames, squares, strict=True)
         ]
     )
+    return crops, squares
+
+
+def crop_track(
+    fragment: Fragment, track: Track, size: int = CROP_SIZE, margin: float = CROP_MARGIN
+) -> TrackCrops:
+    """Lower-face crops of ``track`` in ``fragment`` and the audio of the same frames."""
+    faces, squares = face_crops(fragment, track, size, margin)
+    crops = np.ascontiguousarray(faces[:, size // 2 :])
     audio = fragment.audio[track.first * SAMPLES_PER_FRAME : (track.last + 1) * SAMPLES_PER_FRAME]
     return TrackCrops(track, crops, audio.copy(), squares)

@@ -10,6 +10,7 @@ its stream starts or after it ends is silence.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,3 +124,97 @@ def fragment_starts(
         return [0.0]
     starts = list(np.arange(0.0, duration_s - 1.0, hop_s))
     return [float(s) for s in starts]
+
+
+def picture_aligned_audio(path: str) -> np.ndarray:
+    """The item's mono 16 kHz audio with sample 0 at the picture's first frame.
+
+    Container streams may start at different times (``start_s``); a lead or lag between them is
+    the file's own alignment and is kept: audio before the picture starts is dropped, a late
+    audio start is padded with silence. Read once per item (64 kB per second, 230 MB per hour of
+    programme) so that every fragment's offsets can reach the item's real neighbouring audio.
+    """
+    info = media_io.probe(path)
+    audio = media_io.read_audio(path, sample_rate=SAMPLE_RATE, channels=1)[0]
+    video_start = info.video[0].start_s or 0.0
+    audio_start = info.audio[0].start_s or 0.0
+    lead = int(round((audio_start - video_start) * SAMPLE_RATE))
+    if lead > 0:
+        return np.concatenate([np.zeros(lead, dtype=np.float32), audio])
+    return np.ascontiguousarray(audio[-lead:], dtype=np.float32)
+
+
+def shifted_window(audio: np.ndarray, start: int, length: int, shift: int) -> np.ndarray:
+    """``shift_constant(audio[None], shift)[0, start:start + length]``, zeros outside the file,
+    without shifting the whole item (an hour of audio per variant would be wasted work).
+
+    Sample ``i`` of the shifted item is ``audio[i - shift]`` when both ``i`` and ``i - shift`` lie
+    in the file, else silence: the av_offset impairment keeps the item's length.
+    """
+    n = len(audio)
+    positions = np.arange(start, start + length)
+    source = positions - shift
+    valid = (positions >= 0) & (positions < n) & (source >= 0) & (source < n)
+    out = np.zeros(length, dtype=np.float32)
+    out[valid] = audio[source[valid]]
+    return out
+
+
+def iter_fragments(
+    path: str | os.PathLike[str],
+    length_s: float = FRAGMENT_S,
+    hop_s: float = FRAGMENT_S,
+    max_side: int | None = None,
+    audio: np.ndarray | None = None,
+) -> Iterator[Fragment]:
+    """Every fragment of a whole file in one sequential decode (detect.py's reader).
+
+    :func:`read_fragment` seeks, and a seek decodes from the previous keyframe: on broadcast and
+    phone encodes with keyframes seconds apart, reading 4-second windows one by one decodes much
+    of the file twice or more. Here frames stream once, are put on the 25 fps grid (nearest
+    frame to each 40 ms point) and cut into windows of ``length_s`` every ``hop_s``; the audio is
+    :func:`picture_aligned_audio` (pass it if already read). The last window may be shorter,
+    down to ``MIN_FRAGMENT_FRAMES``.
+    """
+    path = Path(path)
+    info = check_talking_media(path)
+    size = _scaled_size(info.video[0].width, info.video[0].height, max_side)
+    audio = picture_aligned_audio(str(path)) if audio is None else audio
+    length, hop = int(round(length_s * FPS)), max(1, int(round(hop_s * FPS)))
+    grid: list[np.ndarray] = []  # frames on the 25 fps grid not yet past every window
+    dropped = 0  # grid frames already discarded before grid[0]
+    next_start = 0
+    origin: float | None = None
+    previous: tuple[float, np.ndarray] | None = None
+
+    def window(first: int, count: int) -> Fragment:
+        frames = np.stack(grid[first - dropped : first - dropped + count])
+        begin = first * SAMPLES_PER_FRAME
+        samples = np.zeros(count * SAMPLES_PER_FRAME, dtype=np.float32)
+        piece = audio[begin : begin + len(samples)]
+        samples[: len(piece)] = piece
+        return Fragment(str(path), first / FPS, frames, samples)
+
+    for time, frame in media_io.iter_video_frames(path, size):
+        if origin is None:
+            origin = time
+        while origin + (dropped + len(grid)) / FPS <= time + 1e-9:
+            point = origin + (dropped + len(grid)) / FPS
+            use_previous = previous is not None and point - previous[0] < time - point
+            grid.append(previous[1] if use_previous and previous else frame)
+        previous = (time, frame)
+        while dropped + len(grid) >= next_start + length:
+            yield window(next_start, length)
+            next_start += hop
+            keep_from = min(next_start, dropped + len(grid)) - dropped
+            del grid[:keep_from]
+            dropped += keep_from
+    if origin is None:
+        raise MediaError(path, "video stream decodes to no frames")
+    remaining = dropped + len(grid) - next_start
+    if remaining >= MIN_FRAGMENT_FRAMES and (next_start == 0 or remaining > length - hop):
+        yield window(next_start, remaining)
+    elif next_start == 0:
+        raise MediaError(
+            path, f"too short: {remaining} frames at {FPS} fps (need >= {MIN_FRAGMENT_FRAMES})"
+        )

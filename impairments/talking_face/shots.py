@@ -94,14 +94,26 @@ def _transnet_cuts(frames: np.ndarray, threshold: float) -> list[int]:
     return cuts
 
 
+CONTENT_WIDTH = 160
+
+
 def _content_cuts(frames: np.ndarray, threshold: float) -> list[int]:
     from scenedetect import FrameTimecode
     from scenedetect.detectors import ContentDetector
 
     detector = ContentDetector(threshold=threshold, min_scene_len=MIN_SHOT_FRAMES)
     cuts = []
+    # Its scores are means of per-pixel HSV and edge changes, so a 160-pixel-wide copy scores
+    # like the full frame (PySceneDetect's own scene manager downscales the same way).
+    height, width = frames.shape[1:3]
+    size = (CONTENT_WIDTH, max(1, round(height * CONTENT_WIDTH / width)))
     for index, frame in enumerate(frames):
-        bgr = np.ascontiguousarray(frame[..., ::-1])
+        small = (
+            frame
+            if width <= CONTENT_WIDTH
+            else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        )
+        bgr = np.ascontiguousarray(small[..., ::-1])
         found = detector.process_frame(FrameTimecode(index, fps=25.0), bgr)
         cuts.extend(cut.get_frames() for cut in found)
     return cuts

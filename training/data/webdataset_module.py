@@ -110,8 +110,13 @@ class WebDatasetDataModule(pl.LightningDataModule):
         splits: glob pattern per split, relative to ``shard_dir``.
         decoders: WebDataset decode handlers tried in order before the built-in ones (JSON...).
         train_transform: optional augmentation applied to mapped train samples.
+        eval_transform: optional transform of mapped val/test samples (a detector that trains
+            on excerpts but is judged on whole items, e.g. lip sync).
         collate_fn: batch collation (default ``default_collate``; frames of mixed sizes need
             ``image_decode.letterbox_collate``).
+        eval_collate_fn: collation of val/test batches (default: ``collate_fn``).
+        repeats: passes over the train shards per epoch, for datasets so small that one pass is
+            a batch or two (each pass draws new excerpts and augmentations).
         num_workers: loader processes per split (capped at the number of shards per rank).
         shuffle_buffer: samples held for the train shuffle (shards are shuffled too).
         ddp_resample: under DDP, resample train shards with equal batches per rank.
@@ -125,7 +130,10 @@ class WebDatasetDataModule(pl.LightningDataModule):
         splits: dict[str, str] | None = None,
         decoders: Sequence[Callable[[str, bytes], Any]] = (decode_audio,),
         train_transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        eval_transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        eval_collate_fn: Callable[[list[Any]], Any] | None = None,
+        repeats: int = 1,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         num_workers: int = 2,
@@ -140,7 +148,12 @@ class WebDatasetDataModule(pl.LightningDataModule):
         self.split_patterns = dict(splits or {s: f"{s}-*.tar" for s in SPLITS})
         self.decoders = list(decoders)
         self.train_transform = train_transform
+        self.eval_transform = eval_transform
         self.collate_fn = collate_fn or default_collate
+        self.eval_collate_fn = eval_collate_fn or self.collate_fn
+        if int(repeats) < 1:
+            raise ValueError(f"repeats must be >= 1, got {repeats}")
+        self.repeats = int(repeats)
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size or batch_size)
         self.num_workers = int(num_workers)
@@ -201,6 +214,8 @@ class WebDatasetDataModule(pl.LightningDataModule):
         batch = self.batch_size if train else self.eval_batch_size
         rank, world = _rank_and_world()
         urls = self._urls(split)
+        if train:
+            urls = urls * self.repeats
         counts = [self.card.shard_count(split, url) for url in urls]
         resample = train and world > 1 and self.ddp_resample
         split_samples = not train and world > 1
@@ -235,7 +250,10 @@ class WebDatasetDataModule(pl.LightningDataModule):
         stages += [wds.decode(*self.decoders), wds.map(self.sample_map)]
         if train and self.train_transform is not None:
             stages.append(wds.map(self.train_transform))
-        stages.append(wds.batched(batch, collation_fn=self.collate_fn, partial=True))
+        if not train and self.eval_transform is not None:
+            stages.append(wds.map(self.eval_transform))
+        collate = self.collate_fn if train else self.eval_collate_fn
+        stages.append(wds.batched(batch, collation_fn=collate, partial=True))
         dataset = wds.DataPipeline(*stages)
         if resample:
             dataset = dataset.with_epoch(nbatches=n_batches // streams)

@@ -107,6 +107,10 @@ def make_analyser(cfg: Any) -> tuple[Analyse, Any] | str:
         from training.detect.clips import clip_analyser
 
         return clip_analyser(cfg)
+    if kind == "lip_sync":
+        from training.detect.lip_sync import lip_sync_analyser
+
+        return lip_sync_analyser(cfg)
     try:
         model = load_segment_model(cfg.checkpoint, cfg.get("runtime", "auto"), cfg.get("threads"))
     except ModelLoadError as error:

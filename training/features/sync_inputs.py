@@ -1,0 +1,103 @@
+"""What the lip-sync network sees: normalised mouth crops and per-video-frame log-mel audio.
+
+Both streams are computed the same way in training, evaluation and ``detect.py`` (numpy, no
+torch), so an exported network needs nothing but these two arrays.
+
+- **Mouth**: the lower half of the 96x96 square face crop (Wav2Lip's expert discriminator looks
+  at the same region), grey, downscaled to 32x64. From each pixel its mean over the whole track
+  is subtracted and the result divided by the track's overall spread: what is left is how the
+  mouth *moves*, not what the face looks like. Speakers are few here (a catalogue user's are
+  too), and pixels carry identity; a network that sees only deviations from the track's own
+  average face has much less identity to memorise.
+- **Audio**: 40 log-mel bands from 25 ms Hann windows every 10 ms at 16 kHz, so 4 mel frames per
+  25 fps video frame (mel frame ``4t .. 4t + 3`` is heard during video frame ``t``). Each band is
+  normalised by its mean and spread over the fragment (cepstral mean normalisation), so level,
+  microphone colour and room do not matter; only how the spectrum changes does.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+from training.features.logmel import mel_filterbank
+
+FPS = 25
+SAMPLE_RATE = 16_000
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
+MEL_HOP = 160  # 10 ms
+MEL_PER_FRAME = SAMPLES_PER_FRAME // MEL_HOP  # 4
+MEL_WINDOW = 400  # 25 ms
+N_FFT = 512
+N_MELS = 40
+MOUTH_SIZE = (32, 64)  # height, width of the network's mouth input
+FACE_SIZE = 96
+
+
+@functools.lru_cache(maxsize=1)
+def _mel_matrix() -> np.ndarray:
+    return mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS, 50.0, 7600.0)
+
+
+@functools.lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    return np.hanning(MEL_WINDOW + 2)[1:-1].astype(np.float32)
+
+
+def audio_logmel(audio: np.ndarray) -> np.ndarray:
+    """``audio`` float (frames * 640,) in [-1, 1] -> (40, frames * 4) normalised log-mel.
+
+    Frame ``j`` covers samples ``[j * 160 - 120, j * 160 + 280)`` (centred on the middle of its
+    10 ms hop); the signal is zero-padded at both ends, so the count is exactly ``len / 160``.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1 or len(audio) % SAMPLES_PER_FRAME:
+        raise ValueError(f"audio must be 1-D with a multiple of {SAMPLES_PER_FRAME} samples")
+    count = len(audio) // MEL_HOP
+    pad_left = (MEL_WINDOW - MEL_HOP) // 2
+    padded = np.pad(audio, (pad_left, MEL_WINDOW - MEL_HOP - pad_left))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, MEL_WINDOW)[::MEL_HOP][:count]
+    spectrum = np.fft.rfft(frames * _window(), n=N_FFT, axis=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    # einsum, not ``@``: a 40x257 product is far too small for BLAS, whose threads (one per core,
+    # in every data-loader worker) made it 100x slower than this on a busy machine.
+    mel = np.log(np.einsum("mb,tb->mt", _mel_matrix(), power.astype(np.float32)) + 1e-6)
+    return normalise_rows(mel)
+
+
+def normalise_rows(features: np.ndarray) -> np.ndarray:
+    """Zero mean and unit spread per row (band) over time; a silent row stays zero."""
+    mean = features.mean(axis=1, keepdims=True)
+    spread = features.std(axis=1, keepdims=True)
+    return ((features - mean) / np.maximum(spread, 1e-3)).astype(np.float32)
+
+
+def mouth_regions(faces: np.ndarray) -> np.ndarray:
+    """(N, 96, 96, 3) uint8 RGB face crops -> (N, 32, 64) float32 grey lower halves in [0, 1]."""
+    if faces.ndim != 4 or faces.shape[1:] != (FACE_SIZE, FACE_SIZE, 3):
+        raise ValueError(f"faces must be (N, {FACE_SIZE}, {FACE_SIZE}, 3), got {faces.shape}")
+    height, width = MOUTH_SIZE
+    lower = faces[:, FACE_SIZE // 2 :]
+    grey = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in lower]
+    small = [cv2.resize(g, (width, height), interpolation=cv2.INTER_AREA) for g in grey]
+    return np.stack(small).astype(np.float32) / 255.0 if small else np.zeros((0, height, width))
+
+
+MOTION_FLOOR = 0.01  # grey levels / 255: below this spread a track is treated as still
+
+
+def mouth_motion(mouths: np.ndarray) -> np.ndarray:
+    """(N, h, w) grey mouths -> (N, h, w) deviations from the track's mean face, unit spread.
+
+    The spread is floored at ``MOTION_FLOOR`` (talking tracks measure 0.02-0.1 here): a still
+    photo's sensor noise and codec flicker must stay small, not be blown up to look like speech.
+    """
+    deviation = mouths - mouths.mean(axis=0, keepdims=True)
+    return (deviation / max(float(deviation.std()), MOTION_FLOOR)).astype(np.float32)
+
+
+def video_input(faces: np.ndarray) -> np.ndarray:
+    """Face crops of one track -> the network's visual input (N, 32, 64)."""
+    return mouth_motion(mouth_regions(faces))
