@@ -138,9 +138,18 @@ def extract_clip(
 def _cache_key(path: Path, args: argparse.Namespace) -> str:
     stat = path.stat()
     text = json.dumps(
-        [str(path.resolve()), stat.st_size, stat.st_mtime_ns, args.max_seconds, args.max_side,
-         args.hop, args.faces, args.shots, CROP_MARGIN]
-    )  # fmt: skip
+        [
+            str(path.resolve()),
+            stat.st_size,
+            stat.st_mtime_ns,
+            args.max_seconds,
+            args.max_side,
+            args.hop,
+            args.faces,
+            args.shots,
+            CROP_MARGIN,
+        ]
+    )
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -206,7 +215,7 @@ def estimate_windows(
                         estimate.confidence,
                         "inconclusive",
                         tuple(float(v) for v in estimate.curve),
-                    )  # fmt: skip
+                    )
                 )
             judged.append(JudgedWindow(clip.name, fold, tuple(tracks), truth, condition))
     return judged
@@ -226,7 +235,7 @@ def score_window(window: JudgedWindow, thresholds: VerdictThresholds) -> ScoredF
             t.confidence,
             judge_curve(t.offset_frames, t.confidence, thresholds),
             t.curve,
-        )  # fmt: skip
+        )
         for t in window.tracks
     ]
     verdict = aggregate_tracks(tracks, thresholds)
@@ -343,7 +352,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "tracks": sum(len(w["tracks"]) for w in c.windows),
             }
             for i, c in enumerate(clips)
-        ],  # fmt: skip
+        ],
         "offsets_frames": offsets,
         "thresholds": chosen,
         "report": report,
@@ -356,8 +365,9 @@ def summary(result: dict[str, Any]) -> str:
     report = result["report"]
     lines = [
         f"verdict balanced accuracy {report['bal_acc']:.3f} (in sync recall "
-        f"{report['recall']['in_sync']:.3f} n={report['count']['in_sync']}, out of sync recall "
-        f"{report['recall']['out_of_sync']:.3f} n={report['count']['out_of_sync']})",
+        f"{report['recall']['in_sync']:.3f} n={report['class_count']['in_sync']}, "
+        f"out of sync recall {report['recall']['out_of_sync']:.3f} "
+        f"n={report['class_count']['out_of_sync']})",
         f"offset accuracy (+-1 frame, out of sync) {report['offset_acc']:.3f} "
         f"n={report['offset_count']}",
         f"inconclusive on no-evidence: {report['no_evidence_inconclusive']}",
@@ -409,7 +419,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hop", type=float, default=FRAGMENT_S, help="window hop in seconds")
     parser.add_argument("--faces", default="mtcnn", choices=["mtcnn", "haar"])
     parser.add_argument("--shots", default="transnetv2", choices=["transnetv2", "content"])
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     if any(k < 0 or k > SEARCH_FRAMES for k in args.offsets):
         parser.error(f"--offsets must lie in 0..{SEARCH_FRAMES} frames")
     return args

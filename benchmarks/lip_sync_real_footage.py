@@ -24,9 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks.lip_opening_baseline import list_clips
 from benchmarks.workdir import run_and_write
 from training.sync.metrics import ScoredFragment, sync_report
+from training.sync.verdicts import VerdictThresholds
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "experiments" / "results" / "lip_sync" / "real_footage.json"
@@ -48,7 +51,10 @@ def shifted_copy(source: Path, offset_ms: int, work: Path) -> Path:
         imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *video_in, *audio_in,
         "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", str(target),
     ]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True)
+    work.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{source}: ffmpeg could not shift the audio: {done.stderr.strip()}")
     return target
 
 
@@ -69,6 +75,53 @@ def score_windows(
     ]
 
 
+def shard_tracks(shard_dir: Path, split: str) -> list[dict[str, Any]]:
+    """Every track of one split of a ``lip_sync`` build: faces, float audio rows, metadata."""
+    import webdataset as wds
+
+    urls = sorted(str(p) for p in shard_dir.glob(f"{split}-*.tar"))
+    if not urls:
+        raise FileNotFoundError(f"{shard_dir}: no {split}-*.tar shards")
+    tracks = []
+    for sample in wds.WebDataset(urls, shardshuffle=False).decode():
+        meta = sample["json"]
+        tracks.append(
+            {
+                "key": sample["__key__"],
+                "group": str(meta["group"]),
+                "faces": sample["faces.npy"],
+                "audio": sample["audio.npy"].astype(np.float32) / 32768.0,
+                "context": int(meta["context_frames"]),
+                "offsets_frames": [float(v["offset_frames"]) for v in meta["variants"]],
+            }
+        )
+    return tracks
+
+
+def baseline_on_shards(
+    shard_dir: Path, split: str, thresholds: VerdictThresholds | None
+) -> dict[str, Any]:
+    """The lip-opening baseline judged exactly as the detector's test step judges the network:
+    every offset variant of every track, and each track against another speaker's audio."""
+    from training.baselines.lip_opening import baseline_distances
+    from training.detectors.lip_sync import evaluate_tracks, unrelated_pairs
+
+    tracks = shard_tracks(shard_dir, split)
+    records = [
+        {
+            **track,
+            "distances": [baseline_distances(track["faces"], row) for row in track["audio"]],
+        }
+        for track in tracks
+    ]
+    unrelated = []
+    for track, partner in unrelated_pairs(tracks):
+        frames = min(len(track["faces"]), len(partner["faces"]))
+        audio = partner["audio"][0][: (frames + 2 * track["context"]) * 640]
+        unrelated.append(baseline_distances(track["faces"][:frames], audio))
+    return evaluate_tracks(records, unrelated, thresholds)
+
+
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
@@ -83,7 +136,20 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "detector": {"name": "lip_sync", "detect": {}},
         }
     )
-    made = lip_sync_analyser(cfg)
+    baseline: dict[str, Any] = {}
+    scorers = {}
+    if args.shards:
+        from training.baselines.lip_opening import baseline_distances
+
+        tuned = baseline_on_shards(args.shards, "val", None)["thresholds"]
+        chosen = VerdictThresholds(tuned["min_confidence"], tuned["tie_margin"])
+        test = baseline_on_shards(args.shards, "test", chosen)
+        baseline = {
+            "thresholds_from_val": {k: v for k, v in tuned.items() if k != "tuning"},
+            "test_split": {"scalars": test["scalars"], "report": test["report"]},
+        }
+        scorers["lip_opening"] = (baseline_distances, chosen)
+    made = lip_sync_analyser(cfg, scorers)
     if isinstance(made, str):
         raise ValueError(made)
     analyse, model = made
@@ -97,6 +163,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     jobs += [(clip, None, "no_face") for clip in list_clips(args.no_face)]
     made_s = time.perf_counter() - started
     fragments: list[ScoredFragment] = []
+    baseline_fragments: list[ScoredFragment] = []
     files = []
     video_s = analysis_s = 0.0
     for path, truth, condition in jobs:
@@ -105,6 +172,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         analysis_s += time.perf_counter() - clock
         video_s += float(report["duration_s"])
         fragments += score_windows(report, truth, condition)
+        if "lip_opening" in report.get("other_scorers", {}):
+            other = report["other_scorers"]["lip_opening"]
+            baseline_fragments += score_windows(other, truth, condition)
         files.append(
             {
                 "file": path.name,
@@ -123,6 +193,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "offsets_ms": offsets,
         "clips": [str(c) for c in list_clips(args.videos)],
         "windows": sync_report(fragments),
+        "baseline": {
+            **baseline,
+            **({"windows": sync_report(baseline_fragments)} if baseline_fragments else {}),
+        },
         "files": files,
         "speed": {
             "video_s": round(video_s, 2),
@@ -141,6 +215,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-face", type=Path, nargs="*", default=[])
     parser.add_argument("--offsets-ms", type=int, nargs="*", default=list(DEFAULT_OFFSETS_MS))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--shards",
+        type=Path,
+        default=None,
+        help="the model's lip_sync build: the lip-opening baseline is tuned on its val split, "
+        "scored on its test split and run beside the network on every file",
+    )
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return parser.parse_args(argv)

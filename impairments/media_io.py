@@ -558,7 +558,10 @@ def _declared_duration(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> float | None:
     seconds = _seconds(stream.duration, stream.time_base)
-    if seconds is None and container.duration:
+    # Without a per-stream duration (Matroska) the container's is the longest stream's: it only
+    # says how long the audio should be when the audio is the only stream. A video that runs on
+    # after the sound (or starts later, as after an A/V offset remux) is not a truncated file.
+    if seconds is None and container.duration and len(container.streams) == 1:
         seconds = container.duration / 1_000_000
     return seconds if seconds and math.isfinite(seconds) else None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,13 @@ from training.sync.offsets import embedding_distances
 from training.sync.verdicts import (
     JudgedTrack,
     VerdictThresholds,
+    WindowReport,
     judge_track,
     judge_window,
     to_json,
 )
+
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (faces, audio) -> (T, 31) distances
 
 
 class SyncModel:
@@ -121,10 +125,18 @@ class LipSyncAnalyser:
     """Loaded once per process (catalogue workers too): the network, the face detector and the
     settings; ``__call__`` judges one file."""
 
-    def __init__(self, model: SyncModel, settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        model: SyncModel,
+        settings: dict[str, Any],
+        scorers: dict[str, tuple[Scorer, VerdictThresholds]] | None = None,
+    ) -> None:
         from impairments.talking_face.faces import make_face_detector
 
         self.model = model
+        # Extra scorers judged on the very same tracks (benchmarks put a baseline beside the
+        # network this way: one pipeline pass, two verdicts).
+        self.scorers = dict(scorers or {})
         self.settings = settings
         self.window_s = float(settings.get("window_s", 4.0))
         self.hop_s = float(settings.get("hop_s", self.window_s))
@@ -154,6 +166,7 @@ class LipSyncAnalyser:
         audio = picture_aligned_audio(str(path))
         seconds = {"decode": 0.0, "shots": 0.0, "faces": 0.0, "sync": 0.0}
         windows = []
+        extra: dict[str, list[WindowReport]] = {}
         fragments = iter_fragments(path, self.window_s, self.hop_s, self.max_side, audio)
         clock = time.perf_counter()
         for fragment in fragments:
@@ -171,10 +184,24 @@ class LipSyncAnalyser:
             ]
             seconds["faces"] += time.perf_counter() - clock
             clock = time.perf_counter()
-            judged = [self._judge(fragment, track, audio, scale) for track in tracks]
+            inputs = [self._inputs(fragment, track, audio) for track in tracks]
+            judged = [
+                self._judge(
+                    fragment, track, scale, self._network_distances(*pair), self.model.thresholds
+                )
+                for track, pair in zip(tracks, inputs, strict=True)
+            ]
             seconds["sync"] += time.perf_counter() - clock
             end = fragment.start_s + fragment.duration_s
             windows.append(judge_window(fragment.start_s, end, judged, self.model.thresholds))
+            for name, (scorer, thresholds) in self.scorers.items():
+                other = [
+                    self._judge(fragment, track, scale, scorer(*pair), thresholds)
+                    for track, pair in zip(tracks, inputs, strict=True)
+                ]
+                extra.setdefault(name, []).append(
+                    judge_window(fragment.start_s, end, other, thresholds)
+                )
             clock = time.perf_counter()
         duration = windows[-1].end_s if windows else len(audio) / SAMPLE_RATE
         elapsed = time.perf_counter() - started
@@ -183,26 +210,39 @@ class LipSyncAnalyser:
             "duration_s": round(float(duration), 3),
             "seconds": {k: round(v, 3) for k, v in seconds.items()},
             "speed_x_realtime": round(float(duration) / max(elapsed, 1e-9), 2),
+            **({"other_scorers": {k: to_json(v) for k, v in extra.items()}} if extra else {}),
         }
 
-    def _judge(
-        self, fragment: Fragment, track: Track, audio: np.ndarray, scale: float
-    ) -> JudgedTrack:
-        """One track: crops + audio with context -> embeddings -> distances -> verdict."""
+    def _inputs(
+        self, fragment: Fragment, track: Track, audio: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The track's 96x96 face crops and its audio with ``context`` frames either side."""
         faces, _ = face_crops(fragment, track, self.crop_size, self.crop_margin)
         first_sample = int(round(fragment.start_s * SAMPLE_RATE))
         begin = first_sample + (track.first - self.context) * SAMPLES_PER_FRAME
         length = (len(track.boxes) + 2 * self.context) * SAMPLES_PER_FRAME
-        samples = shifted_window(audio, begin, length, 0)
+        return faces, shifted_window(audio, begin, length, 0)
+
+    def _network_distances(self, faces: np.ndarray, samples: np.ndarray) -> np.ndarray:
         video, sound = self.model.embed(video_input(faces), audio_logmel(samples))
-        distances = embedding_distances(video, sound, self.context, self.search)
+        return embedding_distances(video, sound, self.context, self.search)
+
+    @staticmethod
+    def _judge(
+        fragment: Fragment,
+        track: Track,
+        scale: float,
+        distances: np.ndarray,
+        thresholds: VerdictThresholds,
+    ) -> JudgedTrack:
+        """A track's verdict from its distances, with its time span and median box (source px)."""
         x0, y0, x1, y1 = np.median(track.boxes, axis=0) / scale
         return JudgedTrack(
             id=int(track.id),
             start_s=fragment.start_s + track.first / FPS,
             end_s=fragment.start_s + (track.first + len(track.boxes)) / FPS,
             box=(float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
-            result=judge_track(distances, self.model.thresholds),
+            result=judge_track(distances, thresholds),
         )
 
 
@@ -217,7 +257,9 @@ def detected_share(track: Track, every: int) -> float:
     return float(np.mean(track.detected[looked]))
 
 
-def lip_sync_analyser(cfg: Any) -> tuple[Any, SyncModel] | str:
+def lip_sync_analyser(
+    cfg: Any, scorers: dict[str, tuple[Scorer, VerdictThresholds]] | None = None
+) -> tuple[Any, SyncModel] | str:
     """``(analyse(media, report_path) -> report, model)`` for detect.py, or an error line."""
     try:
         model = SyncModel(Path(str(cfg.checkpoint)), cfg.get("runtime", "auto"), cfg.get("threads"))
@@ -230,7 +272,7 @@ def lip_sync_analyser(cfg: Any) -> tuple[Any, SyncModel] | str:
     for key in ("hop_s", "window_s", "face_every"):
         if cfg.get(key) is not None:
             settings[key] = cfg.get(key)
-    analyser = LipSyncAnalyser(model, settings)
+    analyser = LipSyncAnalyser(model, settings, scorers)
 
     def analyse(path: Path, report_path: Path | None) -> dict[str, Any]:
         return {

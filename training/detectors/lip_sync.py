@@ -44,6 +44,22 @@ def track_distances(
     return (1.0 - cosine).float().cpu().numpy(), video, audio
 
 
+def unrelated_pairs(tracks: Sequence[dict[str, Any]]) -> list[tuple[dict, dict]]:
+    """(track, partner): each track (by ``key`` order) with the next track of another speaker
+    (``group``). Its audio has no sync relation with the track's face: the "no evidence"
+    examples evaluation scores (a dubbed voice, a listener). Deterministic, so val/test and the
+    baseline see the same pairs."""
+    ordered = sorted(tracks, key=lambda t: t["key"])
+    pairs = []
+    for index, track in enumerate(ordered):
+        for step in range(1, len(ordered)):
+            partner = ordered[(index + step) % len(ordered)]
+            if partner["group"] != track["group"]:
+                pairs.append((track, partner))
+                break
+    return pairs
+
+
 def evaluate_tracks(
     records: Sequence[dict[str, Any]],
     unrelated: Sequence[np.ndarray],
@@ -200,19 +216,8 @@ class LipSyncDetector(SegmentClassifierModule):
     def unrelated_distances(self) -> list[np.ndarray]:
         """Each track's video against the in-sync audio of the next track (key order) that has
         another speaker: pairs with no sync relation, which should come out inconclusive."""
-        records = sorted(self._records, key=lambda r: r["key"])
         found = []
-        for i, record in enumerate(records):
-            partner = next(
-                (
-                    records[(i + j) % len(records)]
-                    for j in range(1, len(records))
-                    if records[(i + j) % len(records)]["group"] != record["group"]
-                ),
-                None,
-            )
-            if partner is None:
-                continue
+        for record, partner in unrelated_pairs(self._records):
             video, audio = record["video"], partner["audio0"]
             windows = min(video.shape[2], audio.shape[2] - 2 * record["context"])
             if windows < 1:

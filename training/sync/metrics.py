@@ -145,7 +145,7 @@ def _face_scores(
     return {
         "bal_acc": float(np.mean(present)) if present else None,
         "recall": recall,
-        "count": {name: len(values) for name, values in hits.items()},
+        "class_count": {name: len(values) for name, values in hits.items()},
         "offset_acc": _share(offsets),
         "offset_count": len(offsets),
         "inconclusive": _share([f.verdict == "inconclusive" for f in fragments]),
