@@ -13,6 +13,7 @@ README_EXPERIMENTS = [
     "audio_artifact_default",
     "audio_artifact_real_recordings",
     "block_corruption_cpu",
+    "freeze_cpu_lowmotion",
 ]
 
 
