@@ -12,9 +12,12 @@ import logging
 import platform
 import shutil
 import time
+import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from training.logging_utils import git_commit
@@ -36,6 +39,64 @@ def quiet_exporters() -> None:
 
 def copy_checkpoint(checkpoint: Path, output_dir: Path) -> None:
     shutil.copyfile(checkpoint, output_dir / CKPT_FILE)
+
+
+def write_graphs(
+    net: torch.nn.Module,
+    example: tuple[torch.Tensor, ...],
+    output_dir: Path,
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    dynamic_axes: dict[str, dict[int, str]],
+    opset: int,
+) -> None:
+    """``model.onnx`` and a traced ``model.ts`` of a network with named, dynamic-size inputs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            example,
+            str(output_dir / ONNX_FILE),
+            input_names=list(input_names),
+            output_names=list(output_names),
+            dynamic_axes=dynamic_axes,
+            opset_version=opset,
+            dynamo=False,
+        )
+        traced = torch.jit.trace(net, example, check_trace=False)
+    traced.save(str(output_dir / TORCHSCRIPT_FILE))
+
+
+def graph_parity(
+    net: torch.nn.Module,
+    output_dir: Path,
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    cases: Iterable[tuple[np.ndarray, ...]],
+    compared: Sequence[str],
+) -> dict[str, float]:
+    """Largest |difference| from PyTorch of the ONNX and TorchScript files, over the ``compared``
+    outputs of every input case (inputs in ``input_names`` order, outputs in ``output_names``)."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        str(output_dir / ONNX_FILE), providers=["CPUExecutionProvider"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.load(str(output_dir / TORCHSCRIPT_FILE))
+    picks = [list(output_names).index(name) for name in compared]
+    worst_onnx = worst_ts = 0.0
+    for case in cases:
+        tensors = [torch.from_numpy(array) for array in case]
+        with torch.no_grad():
+            expected = [t.numpy() for t in net(*tensors)]
+            traced = [t.numpy() for t in scripted(*tensors)]
+        onnx = session.run(list(compared), dict(zip(input_names, case, strict=True)))
+        for got_onnx, pick in zip(onnx, picks, strict=True):
+            worst_onnx = max(worst_onnx, float(np.abs(got_onnx - expected[pick]).max()))
+            worst_ts = max(worst_ts, float(np.abs(traced[pick] - expected[pick]).max()))
+    return {"onnx_max_abs_diff": worst_onnx, "torchscript_max_abs_diff": worst_ts}
 
 
 def provenance(

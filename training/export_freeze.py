@@ -8,7 +8,6 @@ three clip lengths, since the frame axis is dynamic.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,11 @@ import torch
 
 from impairments.video.frame_differences import FEATURE_VERSION, STAT_NAMES, THUMB_SIZE
 from training.export_common import (
-    ONNX_FILE,
-    TORCHSCRIPT_FILE,
     copy_checkpoint,
+    graph_parity,
     provenance,
     write_card,
+    write_graphs,
 )
 from training.models.freeze_net import FrameScores, FreezeNet
 
@@ -51,23 +50,18 @@ def export_freeze(
 ) -> Path:
     """Write ONNX, TorchScript, the checkpoint and the card; fail on a parity difference."""
     net.eval()
-    stats, thumbs = (torch.from_numpy(a) for a in parity_inputs(32, net.stat_dim))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            (stats, thumbs),
-            str(output_dir / ONNX_FILE),
-            input_names=INPUT_NAMES,
-            output_names=OUTPUT_NAMES,
-            dynamic_axes={name: {0: "batch", 1: "frames"} for name in INPUT_NAMES + OUTPUT_NAMES},
-            opset_version=opset,
-            dynamo=False,
-        )
-        traced = torch.jit.trace(net, (stats, thumbs), check_trace=False)
-    traced.save(str(output_dir / TORCHSCRIPT_FILE))
+    example = tuple(torch.from_numpy(a) for a in parity_inputs(32, net.stat_dim))
+    axes = {name: {0: "batch", 1: "frames"} for name in INPUT_NAMES + OUTPUT_NAMES}
+    write_graphs(net, example, output_dir, INPUT_NAMES, OUTPUT_NAMES, axes, opset)
     copy_checkpoint(checkpoint, output_dir)
-    differences = _parity(net, output_dir)
+    differences = graph_parity(
+        net,
+        output_dir,
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        (parity_inputs(frames, net.stat_dim, seed=frames) for frames in PARITY_LENGTHS),
+        compared=["probabilities"],
+    )
     detector = meta["detector"]
     card = {
         "detector": detector.get("name"),
@@ -101,24 +95,3 @@ def export_freeze(
 
 def net_dilations(net: FreezeNet) -> list[int]:
     return [int(block.conv.dilation[0]) for block in net.temporal]
-
-
-def _parity(net: FreezeNet, output_dir: Path) -> dict[str, float]:
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(
-        str(output_dir / ONNX_FILE), providers=["CPUExecutionProvider"]
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scripted = torch.jit.load(str(output_dir / TORCHSCRIPT_FILE))
-    worst_onnx = worst_ts = 0.0
-    for frames in PARITY_LENGTHS:
-        stats, thumbs = parity_inputs(frames, net.stat_dim, seed=frames)
-        with torch.no_grad():
-            expected = net(torch.from_numpy(stats), torch.from_numpy(thumbs)).probabilities.numpy()
-            ts = scripted(torch.from_numpy(stats), torch.from_numpy(thumbs))[1].numpy()
-        onnx = session.run(["probabilities"], {"stats": stats, "thumbs": thumbs})[0]
-        worst_onnx = max(worst_onnx, float(np.abs(onnx - expected).max()))
-        worst_ts = max(worst_ts, float(np.abs(ts - expected).max()))
-    return {"onnx_max_abs_diff": worst_onnx, "torchscript_max_abs_diff": worst_ts}

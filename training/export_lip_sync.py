@@ -11,7 +11,6 @@ face detectors) are dependencies, named in the card with the versions used.
 from __future__ import annotations
 
 import importlib.metadata
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,11 @@ import numpy as np
 import torch
 
 from training.export_common import (
-    ONNX_FILE,
-    TORCHSCRIPT_FILE,
     copy_checkpoint,
+    graph_parity,
     provenance,
     write_card,
+    write_graphs,
 )
 from training.features import sync_inputs
 from training.models.sync_net import SyncNet
@@ -73,28 +72,23 @@ def export_lip_sync(
     detector = meta["detector"]
     settings = dict(detector.get("detect") or {})
     context = int(settings.get("context_frames", 15))
-    mouths, mel = (torch.from_numpy(a) for a in parity_inputs(24, context))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            (mouths, mel),
-            str(output_dir / ONNX_FILE),
-            input_names=INPUT_NAMES,
-            output_names=OUTPUT_NAMES,
-            dynamic_axes={
-                "mouths": {0: "batch", 1: "frames"},
-                "mel": {0: "batch", 2: "mel_frames"},
-                "video_embeddings": {0: "batch", 2: "video_windows"},
-                "audio_embeddings": {0: "batch", 2: "audio_windows"},
-            },
-            opset_version=opset,
-            dynamo=False,
-        )
-        traced = torch.jit.trace(net, (mouths, mel), check_trace=False)
-    traced.save(str(output_dir / TORCHSCRIPT_FILE))
+    example = tuple(torch.from_numpy(a) for a in parity_inputs(24, context))
+    axes = {
+        "mouths": {0: "batch", 1: "frames"},
+        "mel": {0: "batch", 2: "mel_frames"},
+        "video_embeddings": {0: "batch", 2: "video_windows"},
+        "audio_embeddings": {0: "batch", 2: "audio_windows"},
+    }
+    write_graphs(net, example, output_dir, INPUT_NAMES, OUTPUT_NAMES, axes, opset)
     copy_checkpoint(checkpoint, output_dir)
-    differences = _parity(net, output_dir, context)
+    differences = graph_parity(
+        net,
+        output_dir,
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        (parity_inputs(frames, context, seed=frames) for frames in PARITY_LENGTHS),
+        compared=OUTPUT_NAMES,
+    )
     card = {
         "detector": detector.get("name"),
         "classes": list(detector.get("classes") or []),
@@ -138,25 +132,3 @@ def export_lip_sync(
         **provenance(meta, checkpoint, metrics, opset),
     }
     return write_card(output_dir, card, max(differences.values()), tolerance, checkpoint)
-
-
-def _parity(net: SyncNet, output_dir: Path, context: int) -> dict[str, float]:
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(
-        str(output_dir / ONNX_FILE), providers=["CPUExecutionProvider"]
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scripted = torch.jit.load(str(output_dir / TORCHSCRIPT_FILE))
-    worst_onnx = worst_ts = 0.0
-    for frames in PARITY_LENGTHS:
-        mouths, mel = parity_inputs(frames, context, seed=frames)
-        with torch.no_grad():
-            expected = [t.numpy() for t in net(torch.from_numpy(mouths), torch.from_numpy(mel))]
-            ts = [t.numpy() for t in scripted(torch.from_numpy(mouths), torch.from_numpy(mel))]
-        onnx = session.run(OUTPUT_NAMES, {"mouths": mouths, "mel": mel})
-        for want, got_onnx, got_ts in zip(expected, onnx, ts, strict=True):
-            worst_onnx = max(worst_onnx, float(np.abs(got_onnx - want).max()))
-            worst_ts = max(worst_ts, float(np.abs(got_ts - want).max()))
-    return {"onnx_max_abs_diff": worst_onnx, "torchscript_max_abs_diff": worst_ts}

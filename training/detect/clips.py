@@ -30,6 +30,7 @@ from impairments.video.frame_differences import (
     difference_stats,
     thumbnails,
 )
+from training.detect.runtime import ModelLoadError, load_graph, read_export_card
 from training.events import decisions_to_events
 
 MAX_FPS = 30.0
@@ -42,49 +43,20 @@ class ClipModel:
     """An exported freeze/stutter network behind ONNX Runtime (or TorchScript)."""
 
     def __init__(self, export_dir: Path, runtime: str = "auto", threads: int | None = None):
-        import json
-
-        export_dir = Path(export_dir)
-        if export_dir.is_file():
-            export_dir = export_dir.parent
-        card_path = export_dir / "model_card.json"
-        if not card_path.is_file():
-            raise FileNotFoundError(f"{export_dir}: no model_card.json (not an export folder)")
-        self.card: dict[str, Any] = json.loads(card_path.read_text())
-        self.path = str(export_dir)
+        folder, self.card = read_export_card(export_dir)
+        self.path = str(folder)
         if self.card.get("feature_version") != FEATURE_VERSION:
             raise ValueError(
-                f"{export_dir}: trained on features {self.card.get('feature_version')!r}, this "
+                f"{folder}: trained on features {self.card.get('feature_version')!r}, this "
                 f"code computes {FEATURE_VERSION!r}; re-export or use the matching version"
             )
-        if runtime in ("auto", "onnx"):
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            if threads:
-                options.intra_op_num_threads = int(threads)
-            self._session = onnxruntime.InferenceSession(
-                str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-            self.runtime = "onnx"
-        else:
-            import torch
-
-            self._scripted = torch.jit.load(str(export_dir / "model.ts"))
-            self.runtime = "torchscript"
+        self._graph = load_graph(export_dir, self.card, runtime, threads)
+        self.runtime = self._graph.runtime
 
     def __call__(self, stats: np.ndarray, thumbs: np.ndarray) -> np.ndarray:
         """(T, F), (T, 96, 128) -> (T, 3) probabilities."""
-        if self.runtime == "onnx":
-            return self._session.run(
-                ["probabilities"], {"stats": stats[None], "thumbs": thumbs[None]}
-            )[0][0]
-        import torch
-
-        with torch.no_grad():
-            return self._scripted(torch.from_numpy(stats[None]), torch.from_numpy(thumbs[None]))[1][
-                0
-            ].numpy()
+        inputs = {"stats": stats[None], "thumbs": thumbs[None]}
+        return self._graph(inputs, ["probabilities"])[0][0]
 
 
 def _decimated(
@@ -241,7 +213,7 @@ def clip_analyser(cfg: Any) -> tuple[Any, ClipModel] | str:
     """``(analyse(media, report_path) -> report, model)`` for detect.py, or an error line."""
     try:
         model = ClipModel(Path(str(cfg.checkpoint)), cfg.get("runtime", "auto"), cfg.get("threads"))
-    except (FileNotFoundError, ValueError) as error:
+    except (ModelLoadError, ValueError) as error:
         return str(error)
     expected = cfg.detector.name
     if model.card.get("detector") not in (None, expected):

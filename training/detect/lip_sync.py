@@ -13,7 +13,6 @@ the pipeline at or above real time on two cores.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -37,6 +36,7 @@ from impairments.talking_face.fragments import (
 from impairments.talking_face.pipeline import PipelineConfig
 from impairments.talking_face.shots import detect_shots
 from impairments.talking_face.tracks import Track, TrackingConfig, track_faces
+from training.detect.runtime import ModelLoadError, load_graph, read_export_card
 from training.features.sync_inputs import audio_logmel, video_input
 from training.sync.offsets import embedding_distances
 from training.sync.verdicts import (
@@ -55,48 +55,18 @@ class SyncModel:
     """An exported lip-sync network (ONNX Runtime, or TorchScript) and its card."""
 
     def __init__(self, export_dir: Path, runtime: str = "auto", threads: int | None = None):
-        export_dir = Path(export_dir)
-        if export_dir.is_file():
-            export_dir = export_dir.parent
-        card_path = export_dir / "model_card.json"
-        if not card_path.is_file():
-            raise FileNotFoundError(f"{export_dir}: no model_card.json (not an export folder)")
-        self.card: dict[str, Any] = json.loads(card_path.read_text())
+        folder, self.card = read_export_card(export_dir)
         if "verdict" not in self.card:
-            raise ValueError(f"{export_dir}: not a lip-sync export (its card has no verdict rules)")
-        self.path = str(export_dir)
-        if runtime in ("auto", "onnx"):
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            if threads:
-                options.intra_op_num_threads = int(threads)
-            self._session = onnxruntime.InferenceSession(
-                str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-            self.runtime = "onnx"
-        else:
-            import torch
-
-            self._scripted = torch.jit.load(str(export_dir / "model.ts"))
-            self.runtime = "torchscript"
+            raise ValueError(f"{folder}: not a lip-sync export (its card has no verdict rules)")
+        self.path = str(folder)
+        self._graph = load_graph(export_dir, self.card, runtime, threads)
+        self.runtime = self._graph.runtime
 
     def embed(self, mouths: np.ndarray, mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 32, 64), (40, 4 (N + 2C)) -> video (N - 4, D) and audio (N + 2C - 4, D)."""
-        if self.runtime == "onnx":
-            video, audio = self._session.run(
-                ["video_embeddings", "audio_embeddings"], {"mouths": mouths[None], "mel": mel[None]}
-            )
-        else:
-            import torch
-
-            with torch.no_grad():
-                video, audio = (
-                    t.numpy()
-                    for t in self._scripted(
-                        torch.from_numpy(mouths[None]), torch.from_numpy(mel[None])
-                    )
-                )
+        video, audio = self._graph(
+            {"mouths": mouths[None], "mel": mel[None]}, ["video_embeddings", "audio_embeddings"]
+        )
         return video[0].T, audio[0].T
 
     @property
@@ -263,7 +233,7 @@ def lip_sync_analyser(
     """``(analyse(media, report_path) -> report, model)`` for detect.py, or an error line."""
     try:
         model = SyncModel(Path(str(cfg.checkpoint)), cfg.get("runtime", "auto"), cfg.get("threads"))
-    except (FileNotFoundError, ValueError) as error:
+    except (ModelLoadError, ValueError) as error:
         return str(error)
     expected = cfg.detector.name
     if model.card.get("detector") not in (None, expected):

@@ -166,6 +166,77 @@ def resolve_model_file(
     return runtime, target, folder
 
 
+def read_export_card(checkpoint: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """``(export folder, its model card)`` for an export folder or a file inside one; read before
+    any weights, so a detector can refuse an export it cannot run with a precise reason."""
+    path = Path(checkpoint)
+    folder = path.parent if path.is_file() else path
+    if not folder.is_dir():
+        raise ModelLoadError(f"{path}: no such export folder")
+    return folder, _read_card(folder)
+
+
+@dataclass
+class ExportedGraph:
+    """An export with named inputs and outputs (clip and lip-sync detectors), behind ONNX Runtime
+    or TorchScript: ``graph({"name": array, ...}, ["output", ...]) -> [array, ...]``. TorchScript
+    returns a tuple in the order of the card's ``outputs``, which names it."""
+
+    card: dict[str, Any]
+    runtime: str
+    path: str
+    _run: Any = field(repr=False, default=None)
+
+    def __call__(self, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+        return self._run(inputs, outputs)
+
+
+def load_graph(
+    checkpoint: str | os.PathLike[str],
+    card: dict[str, Any],
+    runtime: str = "auto",
+    threads: int | None = None,
+) -> ExportedGraph:
+    """The ONNX (``auto``/``onnx``) or TorchScript graph of an export whose ``card`` was read."""
+    runtime, target, folder = resolve_model_file(checkpoint, runtime)
+    if runtime == "torch":  # a .ckpt (or runtime=torch): run the graph exported beside it
+        onnx_file = folder / RUNTIME_FILES["onnx"]
+        runtime, target = (
+            ("onnx", onnx_file)
+            if onnx_file.is_file()
+            else ("torchscript", folder / RUNTIME_FILES["torchscript"])
+        )
+    if runtime == "onnx":
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        session = onnxruntime.InferenceSession(
+            str(target), options, providers=["CPUExecutionProvider"]
+        )
+        return ExportedGraph(
+            card, "onnx", str(target), lambda inputs, names: session.run(names, inputs)
+        )
+    if not target.is_file():
+        raise ModelLoadError(f"{target}: missing (this detector runs model.onnx or model.ts)")
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated upstream
+        module = torch.jit.load(str(target), map_location="cpu").eval()
+    order = list(card["outputs"])
+
+    def run(inputs: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
+        with torch.no_grad():
+            values = module(*(torch.from_numpy(array) for array in inputs.values()))
+        return [values[order.index(name)].numpy() for name in names]
+
+    return ExportedGraph(card, "torchscript", str(target), run)
+
+
 def load_segment_model(
     checkpoint: str | os.PathLike[str], runtime: str = "auto", threads: int | None = None
 ) -> SegmentModel:
