@@ -79,18 +79,22 @@ def shard_tracks(shard_dir: Path, split: str) -> list[dict[str, Any]]:
     """Every track of one split of a ``lip_sync`` build: faces, float audio rows, metadata."""
     import webdataset as wds
 
+    from training.data.sync_decode import INT16_SCALE, SyncSample
+
     urls = sorted(str(p) for p in shard_dir.glob(f"{split}-*.tar"))
     if not urls:
         raise FileNotFoundError(f"{shard_dir}: no {split}-*.tar shards")
     tracks = []
-    for sample in wds.WebDataset(urls, shardshuffle=False).decode():
-        meta = sample["json"]
+    checked = SyncSample()  # the training reader's schema check: same errors, same fields
+    for raw in wds.WebDataset(urls, shardshuffle=False).decode():
+        sample = checked(raw)
+        meta = sample["meta"]
         tracks.append(
             {
-                "key": sample["__key__"],
+                "key": sample["key"],
                 "group": str(meta["group"]),
-                "faces": sample["faces.npy"],
-                "audio": sample["audio.npy"].astype(np.float32) / 32768.0,
+                "faces": sample["faces"],
+                "audio": sample["audio"].astype(np.float32) / INT16_SCALE,
                 "context": int(meta["context_frames"]),
                 "offsets_frames": [float(v["offset_frames"]) for v in meta["variants"]],
             }

@@ -136,8 +136,8 @@ def picture_aligned_audio(path: str) -> np.ndarray:
     """
     info = media_io.probe(path)
     audio = media_io.read_audio(path, sample_rate=SAMPLE_RATE, channels=1)[0]
-    video_start = info.video[0].start_s or 0.0
-    audio_start = info.audio[0].start_s or 0.0
+    video_start = _stream_start(info.video[0].start_s)
+    audio_start = _stream_start(info.audio[0].start_s)
     lead = int(round((audio_start - video_start) * SAMPLE_RATE))
     if lead > 0:
         return np.concatenate([np.zeros(lead, dtype=np.float32), audio])

@@ -100,16 +100,17 @@ def evaluate_tracks(
             + [ValRecord(((e.offset_frames, e.confidence),), None) for e in others]
         )
         thresholds = VerdictThresholds(tuned["min_confidence"], tuned["tie_margin"])
-    judged = thresholds
-
-    def scored(estimate: Any, true_ms: float | None) -> ScoredFragment:
-        verdict = judge_curve(estimate.offset_frames, estimate.confidence, judged)
-        condition = "face" if true_ms is not None else "unrelated"
-        return ScoredFragment(
-            verdict, estimate.offset_frames, estimate.confidence, true_ms, condition
+    labelled = [(e, ms, "face") for e, ms in faces] + [(e, None, "unrelated") for e in others]
+    fragments = [
+        ScoredFragment(
+            judge_curve(e.offset_frames, e.confidence, thresholds),
+            e.offset_frames,
+            e.confidence,
+            true_ms,
+            condition,  # type: ignore[arg-type]
         )
-
-    fragments = [scored(e, ms) for e, ms in faces] + [scored(e, None) for e in others]
+        for e, true_ms, condition in labelled
+    ]
     report = sync_report(fragments)
     unrelated_share = report["no_evidence_inconclusive"]["unrelated"]
     scalars = {
@@ -131,7 +132,7 @@ def evaluate_tracks(
             "min_confidence": thresholds.min_confidence,
             "tie_margin": thresholds.tie_margin,
             "in_sync_frames": thresholds.in_sync_frames,
-            **({"tuning": {k: v for k, v in tuned.items()}} if tuned else {}),
+            **({"tuning": dict(tuned)} if tuned else {}),
         },
         "curves": curves,
     }
