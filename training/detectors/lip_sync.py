@@ -34,11 +34,11 @@ VERDICTS = ("in_sync", "out_of_sync", "inconclusive")
 
 
 def track_distances(
-    net: nn.Module, mouths: torch.Tensor, mels: torch.Tensor, context: int, search: int
+    net: nn.Module, visual: torch.Tensor, mels: torch.Tensor, context: int, search: int
 ) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
-    """One track: video (N, 32, 64) and audio variants (V, 40, 4 (N + 2C)) -> distances
+    """One track: visual input (N, ...) and audio variants (V, 40, 4 (N + 2C)) -> distances
     (V, W, 2 * search + 1) as 1 - cosine, plus the video and audio embeddings (for re-pairing)."""
-    video = net.visual(mouths.unsqueeze(0))
+    video = net.visual(visual.unsqueeze(0))
     audio = net.audio(mels)
     cosine = offset_logits(video.expand(len(mels), -1, -1), audio, context, search, torch.ones(()))
     return (1.0 - cosine).float().cpu().numpy(), video, audio
@@ -174,13 +174,13 @@ class LipSyncDetector(SegmentClassifierModule):
         self.register_buffer("tie_margin", torch.tensor(0.0))
         self._records: list[dict[str, Any]] = []
 
-    def forward(self, mouths: torch.Tensor, mel: torch.Tensor) -> Any:  # type: ignore[override]
-        return self.net(mouths, mel)
+    def forward(self, visual: torch.Tensor, mel: torch.Tensor) -> Any:  # type: ignore[override]
+        return self.net(visual, mel)
 
     # -- training --------------------------------------------------------------------------------
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        video, audio = self.net(batch["mouths"], batch["mel"])
+        video, audio = self.net(batch["visual"], batch["mel"])
         scale = self.net.logit_scale.exp().clamp(max=100.0)
         logits = offset_logits(video, audio, int(batch["context"]), self.search, scale).float()
         flat = logits.reshape(-1, logits.shape[-1])
@@ -188,7 +188,7 @@ class LipSyncDetector(SegmentClassifierModule):
         loss = F.cross_entropy(flat, target)
         accuracy = (flat.argmax(-1) == target).float().mean()
         near = ((flat.argmax(-1) - target).abs() <= self.in_sync_frames).float().mean()
-        size = len(batch["mouths"])
+        size = len(batch["visual"])
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
         self.log("train/window_acc", accuracy, on_step=False, on_epoch=True, batch_size=size)
         self.log("train/window_acc_1", near, on_step=False, on_epoch=True, batch_size=size)
@@ -199,7 +199,7 @@ class LipSyncDetector(SegmentClassifierModule):
     def _eval_step(self, batch: list[dict[str, Any]], metrics: Any, stage: str) -> None:  # type: ignore[override]
         for track in batch:
             distances, video, audio = track_distances(
-                self.net, track["mouths"], track["mels"], track["context"], self.search
+                self.net, track["visual"], track["mels"], track["context"], self.search
             )
             self._records.append(
                 {

@@ -22,6 +22,7 @@ import functools
 import cv2
 import numpy as np
 
+from impairments.talking_face.landmarks import LIP_POINTS, MOUTH_CORNERS, lip_landmarks
 from training.features.logmel import mel_filterbank
 
 FPS = 25
@@ -98,6 +99,62 @@ def mouth_motion(mouths: np.ndarray) -> np.ndarray:
     return (deviation / max(float(deviation.std()), MOTION_FLOOR)).astype(np.float32)
 
 
-def video_input(faces: np.ndarray) -> np.ndarray:
-    """Face crops of one track -> the network's visual input (N, 32, 64)."""
-    return mouth_motion(mouth_regions(faces))
+# -- lip landmarks (the identity-poor visual stream) -----------------------------------------------
+
+VISUAL_KINDS = ("pixels", "landmarks")
+LIP_FEATURES = 2 * len(LIP_POINTS)  # 80: x and y of the 40 lip points
+LIP_SCALE = 10.0  # deviations are fractions of the mouth width (~0.01-0.2): brought near unit size
+
+
+def fill_missing(lips: np.ndarray) -> np.ndarray:
+    """(N, P, 2) points with NaN frames -> linearly interpolated over time (ends held); a track
+    with no found frame comes back unchanged (all NaN)."""
+    found = ~np.isnan(lips).any(axis=(1, 2))
+    if found.all() or not found.any():
+        return lips
+    frames = np.arange(len(lips))
+    flat = lips.reshape(len(lips), -1)
+    filled = np.stack(
+        [np.interp(frames, frames[found], flat[found, c]) for c in range(flat.shape[1])], axis=1
+    )
+    return filled.reshape(lips.shape).astype(np.float32)
+
+
+def lip_shape_input(lips: np.ndarray) -> np.ndarray:
+    """(N, 40, 2) lip points (crop pixels, NaN = not found) -> (N, 80) lip motion features.
+
+    Per frame the contour is centred on its mean and turned so the mouth corners lie level (head
+    roll is not speech); the whole track is scaled by its median mouth width (distance to the
+    camera, crop size and mouth size are not speech either); then the track's mean shape is
+    subtracted, so what is left is how this mouth moves, not what it looks like. A track where
+    FaceMesh never found the face gives zeros: no evidence.
+    """
+    lips = np.asarray(lips, dtype=np.float32)
+    if lips.ndim != 3 or lips.shape[1:] != (len(LIP_POINTS), 2):
+        raise ValueError(f"lips must be (N, {len(LIP_POINTS)}, 2), got {lips.shape}")
+    lips = fill_missing(lips)
+    if len(lips) == 0 or np.isnan(lips).any():
+        return np.zeros((len(lips), LIP_FEATURES), dtype=np.float32)
+    corners = lips[:, MOUTH_CORNERS[1]] - lips[:, MOUTH_CORNERS[0]]
+    angle = np.arctan2(corners[:, 1], corners[:, 0])
+    cos, sin = np.cos(-angle)[:, None], np.sin(-angle)[:, None]
+    centred = lips - lips.mean(axis=1, keepdims=True)
+    x, y = centred[..., 0], centred[..., 1]
+    level = np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
+    width = max(float(np.median(np.hypot(corners[:, 0], corners[:, 1]))), 1.0)
+    shape = level / width
+    deviation = (shape - shape.mean(axis=0, keepdims=True)) * LIP_SCALE
+    return deviation.reshape(len(lips), LIP_FEATURES).astype(np.float32)
+
+
+def visual_input(
+    faces: np.ndarray, kind: str = "pixels", lips: np.ndarray | None = None
+) -> np.ndarray:
+    """Face crops of one track -> the network's visual input: ``pixels`` (N, 32, 64) mouth
+    motion, or ``landmarks`` (N, 80) lip motion from ``lips`` (FaceMesh run on ``faces`` when
+    the sample does not carry them)."""
+    if kind == "pixels":
+        return mouth_motion(mouth_regions(faces))
+    if kind == "landmarks":
+        return lip_shape_input(lip_landmarks(faces) if lips is None else lips)
+    raise ValueError(f"visual input kind must be one of {VISUAL_KINDS}, got {kind!r}")

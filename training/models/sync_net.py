@@ -5,9 +5,13 @@ Both streams are fully convolutional in time and produce one embedding per **5-f
 search (``training.sync.offsets``) compares every video window with the audio windows up to
 +-15 frames away. Window ``t`` of either stream covers video frames ``t .. t + 4``.
 
-- Visual: per frame, a small CNN over the 32x64 mouth motion (``sync_inputs.video_input``) and
+- Visual: per frame, a small CNN over the 32x64 mouth motion (``sync_inputs.visual_input``) and
   its change since the previous frame, then temporal convolutions (kernel 5 = the window, then
   1x1). Small on purpose: the training data are a few dozen speakers at best.
+- Landmarks (``visual="landmarks"``, instead of pixels): per frame the 80 lip-shape features
+  (``sync_inputs.lip_shape_input``: 40 FaceMesh lip points, normalised, the track's mean shape
+  removed) and their change since the previous frame, two 1-D convolutions, the same temporal
+  head. Lip points carry far less identity than pixels, the hard part with few speakers.
 - Audio: a CNN over the 40-band log-mel (4 mel frames per video frame), pooled over frequency
   and to one vector per video frame, then the same temporal head.
 
@@ -24,6 +28,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from training.features.sync_inputs import LIP_FEATURES
 
 WINDOW = 5  # video frames per embedding window (0.2 s at 25 fps)
 
@@ -75,6 +81,32 @@ class VisualStream(nn.Module):
         return self.head(per_frame.reshape(batch, steps, -1).transpose(1, 2))
 
 
+class LandmarkStream(nn.Module):
+    """``lips`` (B, T, 80) lip-shape features -> (B, D, T - 4)."""
+
+    def __init__(
+        self, features: int, widths: Sequence[int], hidden: int, embedding: int, dropout: float
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 2 * features
+        for index, width in enumerate(widths):
+            kernel = 1 if index == 0 else 3  # per frame first, then a little local context
+            layers += [
+                nn.Conv1d(channels, width, kernel, padding=kernel // 2, bias=False),
+                nn.BatchNorm1d(width),
+                nn.ReLU(inplace=True),
+            ]
+            channels = width
+        self.frames = nn.Sequential(*layers)
+        self.head = TemporalHead(channels, hidden, embedding, dropout)
+
+    def forward(self, lips: torch.Tensor) -> torch.Tensor:
+        previous = torch.cat([lips[:, :1], lips[:, :-1]], dim=1)
+        pairs = torch.cat([lips, lips - previous], dim=2).transpose(1, 2)  # (B, 2F, T)
+        return self.head(self.frames(pairs))
+
+
 class AudioStream(nn.Module):
     """``mel`` (B, 40, 4 * T) normalised log-mel -> (B, D, T - 4). Needs >= 2 blocks (the two
     time-halving ones that bring 4 mel frames per video frame down to one)."""
@@ -97,12 +129,21 @@ class AudioStream(nn.Module):
         return self.head(x.mean(dim=2))
 
 
+VISUAL_INPUT_NAMES = {"pixels": "mouths", "landmarks": "lips"}
+
+
 class SyncNet(nn.Module):
-    """The two streams; ``forward`` returns (video windows, audio windows) embeddings."""
+    """The two streams; ``forward`` returns (video windows, audio windows) embeddings.
+
+    ``visual`` picks what the visual stream sees: ``pixels`` (mouth motion crops, input
+    ``mouths``) or ``landmarks`` (lip shapes, input ``lips``); ``visual_input_name`` says which.
+    """
 
     def __init__(
         self,
+        visual: str = "pixels",
         visual_widths: Sequence[int] = (16, 32, 48, 64),
+        landmark_widths: Sequence[int] = (96, 96),
         audio_widths: Sequence[int] = (32, 48, 64, 96),
         hidden: int = 128,
         embedding: int = 64,
@@ -110,12 +151,20 @@ class SyncNet(nn.Module):
         logit_scale: float = 10.0,
     ) -> None:
         super().__init__()
-        self.visual = VisualStream(visual_widths, hidden, embedding, dropout)
+        if visual not in VISUAL_INPUT_NAMES:
+            raise ValueError(f"visual must be one of {sorted(VISUAL_INPUT_NAMES)}, got {visual!r}")
+        self.visual_kind = visual
+        self.visual_input_name = VISUAL_INPUT_NAMES[visual]
+        self.visual: nn.Module = (
+            VisualStream(visual_widths, hidden, embedding, dropout)
+            if visual == "pixels"
+            else LandmarkStream(LIP_FEATURES, landmark_widths, hidden, embedding, dropout)
+        )
         self.audio = AudioStream(audio_widths, hidden, embedding, dropout)
         self.logit_scale = nn.Parameter(torch.tensor(float(logit_scale)).log())
 
-    def forward(self, mouths: torch.Tensor, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.visual(mouths), self.audio(mel)
+    def forward(self, visual: torch.Tensor, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.visual(visual), self.audio(mel)
 
 
 def offset_logits(
