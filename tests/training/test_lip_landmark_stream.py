@@ -109,3 +109,16 @@ def test_decoders_feed_the_stored_lip_points_to_a_landmark_model() -> None:
     assert excerpt["mel"].shape == (40, 4 * (24 + 2 * context))
     with pytest.raises(ValueError, match="visual"):
         SyncTrack(visual="mesh")
+
+
+def test_band_warp_moves_formants_and_keeps_time() -> None:
+    from training.data.sync_augment import warp_bands
+
+    mel = np.zeros((40, 12), dtype=np.float32)
+    mel[20, 5] = 1.0  # one formant at band 20 during frame 5
+    rng = np.random.default_rng(3)
+    warped = [warp_bands(mel, rng, 0.12) for _ in range(20)]
+    peaks = {int(np.argmax(w[:, 5])) for w in warped}
+    assert len(peaks) > 2 and all(17 <= p <= 23 for p in peaks)  # moved, by at most 12 %
+    assert all(not w[:, [0, 1, 2, 3, 4, 6, 7]].any() for w in warped)  # never in time
+    assert np.array_equal(warp_bands(mel, rng, 0.0), mel)

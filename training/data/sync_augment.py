@@ -90,3 +90,20 @@ def augment_lips(lips: np.ndarray, rng: np.random.Generator, size: int = 96) -> 
         missed = rng.random(len(out)) < rng.uniform(0.02, 0.15)
         out[missed] = np.nan
     return out + centre.astype(np.float32)
+
+
+def warp_bands(mel: np.ndarray, rng: np.random.Generator, max_warp: float = 0.12) -> np.ndarray:
+    """(bands, frames) log-mel -> the same with its frequency axis stretched by 1 +- max_warp.
+
+    Vocal tract length perturbation (Jaitly & Hinton 2013): a longer or shorter vocal tract
+    moves every formant by one factor, so stretching the band axis makes another plausible
+    voice saying the same thing at the same time. With a handful of training speakers the audio
+    stream otherwise learns their voices rather than what the mouth does.
+    """
+    factor = 1.0 + rng.uniform(-max_warp, max_warp)
+    bands = np.arange(mel.shape[0], dtype=np.float64)
+    source = np.clip(bands / factor, 0, mel.shape[0] - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, mel.shape[0] - 1)
+    weight = (source - low)[:, None]
+    return ((1 - weight) * mel[low] + weight * mel[high]).astype(np.float32)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.data.sync_augment import augment_audio, augment_faces, augment_lips
+from training.data.sync_augment import augment_audio, augment_faces, augment_lips, warp_bands
 from training.features.sync_inputs import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
@@ -80,11 +80,16 @@ class SyncExcerpt:
     ``seed_everything`` and the loader's per-worker seeding make runs repeatable.
     """
 
-    def __init__(self, frames: int = 24, augment: bool = True, visual: str = "pixels") -> None:
+    def __init__(
+        self, frames: int = 24, augment: bool = True, visual: str = "pixels", warp: float = 0.0
+    ) -> None:
         if frames < 8:
             raise ValueError(f"SyncExcerpt: frames must be >= 8, got {frames}")
+        if not 0.0 <= warp < 0.5:
+            raise ValueError(f"SyncExcerpt: warp must be in [0, 0.5), got {warp}")
         self.frames = int(frames)
         self.augment = bool(augment)
+        self.warp = float(warp)  # vocal tract length perturbation of the mel bands (+-warp)
         self.visual = _check_kind(visual)
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
@@ -104,9 +109,12 @@ class SyncExcerpt:
             visual = lip_shape_input(augment_lips(lips, rng) if self.augment else lips)
         else:
             visual = visual_input(augment_faces(faces, rng) if self.augment else faces)
+        mel = audio_logmel(samples)
+        if self.augment and self.warp > 0:
+            mel = warp_bands(mel, rng, self.warp)
         return {
             "visual": torch.from_numpy(visual),
-            "mel": torch.from_numpy(audio_logmel(samples)),
+            "mel": torch.from_numpy(mel),
             "context": context,
         }
 
