@@ -173,8 +173,11 @@ def iter_fragments(
     phone encodes with keyframes seconds apart, reading 4-second windows one by one decodes much
     of the file twice or more. Here frames stream once, are put on the 25 fps grid (nearest
     frame to each 40 ms point) and cut into windows of ``length_s`` every ``hop_s``; the audio is
-    :func:`picture_aligned_audio` (pass it if already read). The last window may be shorter,
-    down to ``MIN_FRAGMENT_FRAMES``.
+    :func:`picture_aligned_audio` (pass it if already read). Frames the hop leaves uncovered at
+    the end get one more window, aligned to end with the file and as long as the others (it
+    overlaps the one before): a short tail window would be judged on less lip motion than the
+    rest, and the confidence of an offset estimate falls with the frames averaged. A file
+    shorter than one window is one window, down to ``MIN_FRAGMENT_FRAMES``.
     """
     path = Path(path)
     info = check_talking_media(path)
@@ -206,14 +209,18 @@ def iter_fragments(
         while dropped + len(grid) >= next_start + length:
             yield window(next_start, length)
             next_start += hop
-            keep_from = min(next_start, dropped + len(grid)) - dropped
+            # Keep the last `length` frames too: the end-aligned tail window may need them.
+            keep_from = max(0, min(next_start, dropped + len(grid) - length) - dropped)
             del grid[:keep_from]
             dropped += keep_from
     if origin is None:
         raise MediaError(path, "video stream decodes to no frames")
-    remaining = dropped + len(grid) - next_start
-    if remaining >= MIN_FRAGMENT_FRAMES and (next_start == 0 or remaining > length - hop):
-        yield window(next_start, remaining)
+    total = dropped + len(grid)
+    remaining = total - next_start
+    if next_start > 0 and remaining > length - hop:  # frames no window has covered yet
+        yield window(total - length, length)
+    elif next_start == 0 and remaining >= MIN_FRAGMENT_FRAMES:
+        yield window(0, remaining)
     elif next_start == 0:
         raise MediaError(
             path, f"too short: {remaining} frames at {FPS} fps (need >= {MIN_FRAGMENT_FRAMES})"

@@ -27,12 +27,19 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-def test_windows_tile_the_file_and_keep_a_long_enough_tail(clip: Path) -> None:
-    windows = list(iter_fragments(clip, 2.0, 2.0))
-    assert [w.start_s for w in windows] == [0.0, 2.0, 4.0]
-    assert [w.num_frames for w in windows] == [50, 50, 37]
+def test_windows_tile_the_file_and_end_with_a_full_window(clip: Path) -> None:
+    windows = list(iter_fragments(clip, 2.0, 2.0))  # 137 grid frames: the tail ends with the file
+    assert [(w.start_s, w.num_frames) for w in windows] == [(0.0, 50), (2.0, 50), (3.48, 50)]
     overlapping = list(iter_fragments(clip, 4.0, 1.0))  # the last one covers the 5.0-5.5 s tail
-    assert [(w.start_s, w.num_frames) for w in overlapping] == [(0.0, 100), (1.0, 100), (2.0, 87)]
+    assert [(w.start_s, w.num_frames) for w in overlapping] == [(0.0, 100), (1.0, 100), (1.48, 100)]
+    assert [(w.start_s, w.num_frames) for w in iter_fragments(clip, 4.0, 4.0)] == [
+        (0.0, 100),
+        (1.48, 100),
+    ]
+    whole = list(iter_fragments(clip, 8.0, 8.0))  # shorter than one window: the file, once
+    assert [(w.start_s, w.num_frames) for w in whole] == [(0.0, 137)]
+    tail = whole[0].frames[-50:]
+    np.testing.assert_array_equal(windows[-1].frames, tail)
 
 
 def test_frames_and_audio_match_the_seeking_reader(clip: Path) -> None:
