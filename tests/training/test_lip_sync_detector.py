@@ -7,6 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from omegaconf import open_dict
@@ -144,10 +145,14 @@ def test_detect_py_writes_the_report_schema(lip_run: tuple[Path, dict], tmp_path
             f"checkpoint={export}",
             f"input='{clip}'",
             f"output={report_path}",
+            "strip=true",
         ],
     )
     assert run(cfg) == 0
     report = json.loads(report_path.read_text())
+    strip = cv2.imread(report["strip"])  # each window's judged face and its distance curve
+    assert report["strip"] == str(tmp_path / "late.strip.png") and strip is not None
+    assert strip.shape[0] > 100 and strip.std() > 10
     assert report["verdict"] in ("in_sync", "out_of_sync", "inconclusive")
     assert report["windows"] and report["windows"][0]["tracks"]
     track = report["windows"][0]["tracks"][0]

@@ -134,8 +134,11 @@ class LipSyncAnalyser:
             min_face=int(self.pipeline.tracking.min_face),
         )
 
-    def __call__(self, path: Path) -> dict[str, Any]:
+    def __call__(self, path: Path, strip: Path | None = None) -> dict[str, Any]:
+        """Judge ``path``; with ``strip``, also write a PNG of each window's judged track and its
+        distance curve there (``report["strip"]``)."""
         started = time.perf_counter()
+        strip_rows: list[dict[str, Any]] = []
         info = check_talking_media(path)
         audio = picture_aligned_audio(str(path))
         seconds = {"decode": 0.0, "shots": 0.0, "faces": 0.0, "sync": 0.0}
@@ -168,6 +171,8 @@ class LipSyncAnalyser:
             seconds["sync"] += time.perf_counter() - clock
             end = fragment.start_s + fragment.duration_s
             windows.append(judge_window(fragment.start_s, end, judged, self.model.thresholds))
+            if strip is not None and judged:
+                strip_rows.append(strip_row(windows[-1], judged, [faces for faces, _ in inputs]))
             for name, (scorer, thresholds) in self.scorers.items():
                 other = [
                     self._judge(fragment, track, scale, scorer(*pair), thresholds)
@@ -179,8 +184,16 @@ class LipSyncAnalyser:
             clock = time.perf_counter()
         duration = windows[-1].end_s if windows else len(audio) / SAMPLE_RATE
         elapsed = time.perf_counter() - started
+        drawn: dict[str, Any] = {}
+        if strip is not None:
+            from training.sync.plots import save_figure, strip_figure
+
+            drawn["strip"] = (
+                str(save_figure(strip_figure(strip_rows), strip)) if strip_rows else None
+            )
         return {
             **to_json(windows),
+            **drawn,
             "duration_s": round(float(duration), 3),
             "seconds": {k: round(v, 3) for k, v in seconds.items()},
             "speed_x_realtime": round(float(duration) / max(elapsed, 1e-9), 2),
@@ -222,6 +235,38 @@ class LipSyncAnalyser:
         )
 
 
+STRIP_CROPS = 8  # face crops shown per judged track in detect.py's strip
+
+
+def strip_row(
+    window: WindowReport, judged: list[JudgedTrack], faces: list[np.ndarray]
+) -> dict[str, Any]:
+    """The strip row of one window: its most confident track (the one that decides it when
+    conclusive), a few of that track's crops and its distance curve."""
+    index = max(range(len(judged)), key=lambda i: judged[i].result.confidence)
+    track, crops = judged[index], faces[index]
+    picks = np.linspace(0, len(crops) - 1, min(STRIP_CROPS, len(crops))).round().astype(int)
+    result = track.result
+    title = (
+        f"{window.start_s:.1f}-{window.end_s:.1f} s  track {track.id}: {result.verdict}, "
+        f"offset {result.offset_ms:+d} ms, confidence {result.confidence:.3f}  "
+        f"(window: {window.verdict.verdict})"
+    )
+    return {
+        "title": title,
+        "crops": crops[picks],
+        "curve": result.curve,
+        "offset_frames": result.offset_frames,
+    }
+
+
+def strip_path(media: Path, report_path: Path | None) -> Path:
+    """``report.json`` -> ``report.strip.png``; stdout -> ``./<media name>.strip.png``."""
+    if report_path is None:
+        return Path.cwd() / f"{media.name}.strip.png"
+    return report_path.with_name(report_path.name.removesuffix(".json") + ".strip.png")
+
+
 def detected_share(track: Track, every: int) -> float:
     """Share of the frames the detector looked at in which it found this face. A real face is
     found nearly every time; a track the detector keeps losing is usually not a face (clasped
@@ -249,13 +294,14 @@ def lip_sync_analyser(
         if cfg.get(key) is not None:
             settings[key] = cfg.get(key)
     analyser = LipSyncAnalyser(model, settings, scorers)
+    draw_strip = bool(cfg.get("strip"))
 
     def analyse(path: Path, report_path: Path | None) -> dict[str, Any]:
         return {
             "input": str(path),
             "detector": model.card.get("detector"),
             "model": {"path": model.path, "runtime": model.runtime},
-            **analyser(path),
+            **analyser(path, strip_path(path, report_path) if draw_strip else None),
         }
 
     return analyse, model

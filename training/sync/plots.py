@@ -1,4 +1,5 @@
-"""Lip-sync figures: distance-vs-offset curves and the verdict confusion matrix.
+"""Lip-sync figures: distance-vs-offset curves, the verdict confusion matrix, and detect.py's strip
+of judged tracks.
 
 Functions return matplotlib Figures (so a caller can log them to W&B) and :func:`save_figure`
 writes one as PNG and closes it. A curve says more than any score: a sharp dip at the true
@@ -83,6 +84,32 @@ def confusion_figure(confusion: dict[str, Any], title: str = "") -> Figure:
                 j, i, f"{counts[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
                 fontsize=8, color=colour,
             )  # fmt: skip
+    figure.tight_layout()
+    return figure
+
+
+def strip_figure(rows: Sequence[dict[str, Any]]) -> Figure:
+    """One row per window: the judged face track (a few of its crops side by side) and its
+    distance curve with the chosen offset marked. Each row: ``{"title", "crops" (k, S, S, 3)
+    uint8, "curve" (2 * search + 1,), "offset_frames"}``. What a reviewer checks first: is the
+    judged face the speaker, and is the dip sharp?"""
+    figure, axes = plt.subplots(
+        len(rows), 2, figsize=(11, 1.9 * len(rows)), squeeze=False,
+        gridspec_kw={"width_ratios": [3, 1.4]},
+    )  # fmt: skip
+    for (faces, plot), row in zip(axes, rows, strict=True):
+        crops = np.asarray(row["crops"])
+        faces.imshow(np.concatenate(list(crops), axis=1) if len(crops) else np.zeros((8, 8, 3)))
+        faces.set_axis_off()
+        faces.set_title(str(row["title"]), fontsize=8, loc="left")
+        curve = np.asarray(row["curve"], dtype=float)
+        lags = offset_frames((len(curve) - 1) // 2)
+        plot.plot(lags, curve, color="tab:blue", linewidth=1.2)
+        if row.get("offset_frames") is not None:
+            plot.axvline(float(row["offset_frames"]), color="tab:red", linewidth=1.0)
+        plot.axvline(0.0, color="grey", linewidth=0.6, linestyle=":")
+        plot.set_xlabel("offset (frames, + = audio late)", fontsize=7)
+        plot.tick_params(labelsize=7)
     figure.tight_layout()
     return figure
 
