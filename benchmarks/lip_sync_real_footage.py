@@ -24,9 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchmarks.lip_opening_baseline import list_clips
+from benchmarks.lip_opening_baseline import (
+    DEFAULT_MEASURE,
+    evaluate_split,
+    list_clips,
+    read_split,
+)
 from benchmarks.workdir import run_and_write
 from training.sync.metrics import ScoredFragment, sync_report
 from training.sync.verdicts import VerdictThresholds
@@ -75,57 +78,6 @@ def score_windows(
     ]
 
 
-def shard_tracks(shard_dir: Path, split: str) -> list[dict[str, Any]]:
-    """Every track of one split of a ``lip_sync`` build: faces, float audio rows, metadata."""
-    import webdataset as wds
-
-    from training.data.sync_decode import INT16_SCALE, SyncSample
-
-    urls = sorted(str(p) for p in shard_dir.glob(f"{split}-*.tar"))
-    if not urls:
-        raise FileNotFoundError(f"{shard_dir}: no {split}-*.tar shards")
-    tracks = []
-    checked = SyncSample()  # the training reader's schema check: same errors, same fields
-    for raw in wds.WebDataset(urls, shardshuffle=False).decode():
-        sample = checked(raw)
-        meta = sample["meta"]
-        tracks.append(
-            {
-                "key": sample["key"],
-                "group": str(meta["group"]),
-                "faces": sample["faces"],
-                "audio": sample["audio"].astype(np.float32) / INT16_SCALE,
-                "context": int(meta["context_frames"]),
-                "offsets_frames": [float(v["offset_frames"]) for v in meta["variants"]],
-            }
-        )
-    return tracks
-
-
-def baseline_on_shards(
-    shard_dir: Path, split: str, thresholds: VerdictThresholds | None
-) -> dict[str, Any]:
-    """The lip-opening baseline judged exactly as the detector's test step judges the network:
-    every offset variant of every track, and each track against another speaker's audio."""
-    from training.baselines.lip_opening import baseline_distances
-    from training.detectors.lip_sync import evaluate_tracks, unrelated_pairs
-
-    tracks = shard_tracks(shard_dir, split)
-    records = [
-        {
-            **track,
-            "distances": [baseline_distances(track["faces"], row) for row in track["audio"]],
-        }
-        for track in tracks
-    ]
-    unrelated = []
-    for track, partner in unrelated_pairs(tracks):
-        frames = min(len(track["faces"]), len(partner["faces"]))
-        audio = partner["audio"][0][: (frames + 2 * track["context"]) * 640]
-        unrelated.append(baseline_distances(track["faces"][:frames], audio))
-    return evaluate_tracks(records, unrelated, thresholds)
-
-
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
@@ -145,9 +97,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     if args.shards:
         from training.baselines.lip_opening import baseline_distances
 
-        tuned = baseline_on_shards(args.shards, "val", None)["thresholds"]
+        tuned = evaluate_split(read_split(args.shards, "val"), DEFAULT_MEASURE, None)["thresholds"]
         chosen = VerdictThresholds(tuned["min_confidence"], tuned["tie_margin"])
-        test = baseline_on_shards(args.shards, "test", chosen)
+        test = evaluate_split(read_split(args.shards, "test"), DEFAULT_MEASURE, chosen)
         baseline = {
             "thresholds_from_val": {k: v for k, v in tuned.items() if k != "tuning"},
             "test_split": {"scalars": test["scalars"], "report": test["report"]},

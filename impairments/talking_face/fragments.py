@@ -176,7 +176,8 @@ def iter_fragments(
     :func:`picture_aligned_audio` (pass it if already read). Frames the hop leaves uncovered at
     the end get one more window, aligned to end with the file and as long as the others (it
     overlaps the one before): a short tail window would be judged on less lip motion than the
-    rest, and the confidence of an offset estimate falls with the frames averaged. A file
+    rest, and the confidence of an offset estimate falls with the frames averaged (the policy
+    of ``training.detect.segments.segment_starts`` for audio, here while streaming). A file
     shorter than one window is one window, down to ``MIN_FRAGMENT_FRAMES``.
     """
     path = Path(path)

@@ -191,10 +191,8 @@ def lip_landmarks(faces: np.ndarray, mesh: Any | None = None) -> np.ndarray:
     out = np.full((len(faces), len(LIP_POINTS), 2), np.nan, dtype=np.float32)
     try:
         for index, frame in enumerate(faces):
-            if index == 0:  # the graph starts (and logs) on its first frame
-                with quiet_native_stderr():
-                    result = mesh.process(np.ascontiguousarray(frame))
-            else:
+            # The graph starts (and logs) on its first frame.
+            with quiet_native_stderr() if index == 0 else contextlib.nullcontext():
                 result = mesh.process(np.ascontiguousarray(frame))
             if not result.multi_face_landmarks:
                 continue

@@ -56,6 +56,7 @@ from impairments.talking_face.landmarks import (
     MOUTH_CORNERS,
     lip_landmarks,
 )
+from training.features.sync_inputs import fill_missing
 from training.sync.offsets import SEARCH_FRAMES
 
 Measure = Literal["landmarks", "pixels"]
@@ -104,15 +105,6 @@ def _check_lips(lips: np.ndarray) -> np.ndarray:
     return lips.astype(np.float64)
 
 
-def _fill_gaps(signal: np.ndarray) -> np.ndarray:
-    """NaN entries of a per-frame signal linearly interpolated from the found ones (ends held)."""
-    found = np.isfinite(signal)
-    if found.all():
-        return signal
-    frames = np.arange(len(signal))
-    return np.interp(frames, frames[found], signal[found])
-
-
 def landmark_opening(lips: np.ndarray) -> np.ndarray:
     """(N, 40, 2) lip points in crop pixels (NaN frames = no face) -> (N,) inner-lip gap as a
     fraction of the track's median mouth width; zeros (no evidence) when under
@@ -126,7 +118,7 @@ def landmark_opening(lips: np.ndarray) -> np.ndarray:
     if found.mean() < MIN_FOUND_SHARE:
         return np.zeros(len(lips))
     gap[~found] = np.nan
-    return _fill_gaps(gap) / max(float(np.median(width[found])), MIN_MOUTH_WIDTH)
+    return fill_missing(gap) / max(float(np.median(width[found])), MIN_MOUTH_WIDTH)
 
 
 def mouth_region(faces: np.ndarray) -> np.ndarray:

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from impairments.talking_face.landmarks import lip_landmarks
 from training.data.sync_augment import augment_audio, augment_faces, augment_lips, warp_bands
 from training.features.sync_inputs import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
-    VISUAL_KINDS,
     audio_logmel,
+    check_visual_kind,
     lip_shape_input,
     visual_input,
 )
@@ -65,12 +66,6 @@ class SyncSample:
         return {"faces": faces, "audio": audio, "lips": lips, "meta": meta, "key": key}
 
 
-def _check_kind(visual: str) -> str:
-    if visual not in VISUAL_KINDS:
-        raise ValueError(f"visual must be one of {VISUAL_KINDS}, got {visual!r}")
-    return visual
-
-
 class SyncExcerpt:
     """Decoded sample -> ``{"visual" (T, 32, 64) or (T, 80), "mel" (40, 4 (T + 2C))}`` for
     training.
@@ -90,7 +85,7 @@ class SyncExcerpt:
         self.frames = int(frames)
         self.augment = bool(augment)
         self.warp = float(warp)  # vocal tract length perturbation of the mel bands (+-warp)
-        self.visual = _check_kind(visual)
+        self.visual = check_visual_kind(visual)
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         faces, audio, meta = sample["faces"], sample["audio"], sample["meta"]
@@ -104,8 +99,8 @@ class SyncExcerpt:
         if self.augment:
             samples = augment_audio(samples, rng, SAMPLE_RATE)
         if self.visual == "landmarks":
-            lips = sample.get("lips")
-            lips = visual_lips(faces) if lips is None else lips[start : start + length]
+            lips = sample.get("lips")  # None: an older build without lips.npy
+            lips = lip_landmarks(faces) if lips is None else lips[start : start + length]
             visual = lip_shape_input(augment_lips(lips, rng) if self.augment else lips)
         else:
             visual = visual_input(augment_faces(faces, rng) if self.augment else faces)
@@ -138,7 +133,7 @@ class SyncTrack:
     the track's speaker (``group``) and key."""
 
     def __init__(self, visual: str = "pixels") -> None:
-        self.visual = _check_kind(visual)
+        self.visual = check_visual_kind(visual)
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         faces, audio, meta = sample["faces"], sample["audio"], sample["meta"]
@@ -154,13 +149,6 @@ class SyncTrack:
             "labels": [str(v["label"]) for v in variants],
             "context": int(meta["context_frames"]),
         }
-
-
-def visual_lips(faces: np.ndarray) -> np.ndarray:
-    """FaceMesh lip points of crops whose sample carries none (an older build)."""
-    from impairments.talking_face.landmarks import lip_landmarks
-
-    return lip_landmarks(faces)
 
 
 def track_collate(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,14 +13,7 @@ from typing import Any
 
 from training.detect.frame_runtime import FrameMapModel, load_frame_model
 from training.detect.frames import analyse_video
-from training.detect.runtime import ModelLoadError
-
-
-def contact_sheet_path(media: Path, report_path: Path | None) -> Path:
-    """``report.json`` -> ``report.contact.png``; stdout -> ``./<media name>.contact.png``."""
-    if report_path is None:
-        return Path.cwd() / f"{media.name}.contact.png"
-    return report_path.with_name(report_path.name.removesuffix(".json") + ".contact.png")
+from training.detect.runtime import ModelLoadError, report_sidecar
 
 
 def frame_analyser(
@@ -48,7 +41,7 @@ def frame_analyser(
             fps=float(fps) if fps else None,
             batch_size=batch,
             rule=rule,
-            contact_sheet=contact_sheet_path(path, report_path) if sheet else None,
+            contact_sheet=report_sidecar(path, report_path, "contact") if sheet else None,
         )
         return {
             "input": str(path),

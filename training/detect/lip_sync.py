@@ -36,7 +36,12 @@ from impairments.talking_face.fragments import (
 from impairments.talking_face.pipeline import PipelineConfig
 from impairments.talking_face.shots import detect_shots
 from impairments.talking_face.tracks import Track, TrackingConfig, track_faces
-from training.detect.runtime import ModelLoadError, load_graph, read_export_card
+from training.detect.runtime import (
+    ModelLoadError,
+    load_graph,
+    read_export_card,
+    report_sidecar,
+)
 from training.features.sync_inputs import audio_logmel, visual_input
 from training.sync.offsets import embedding_distances
 from training.sync.verdicts import (
@@ -260,13 +265,6 @@ def strip_row(
     }
 
 
-def strip_path(media: Path, report_path: Path | None) -> Path:
-    """``report.json`` -> ``report.strip.png``; stdout -> ``./<media name>.strip.png``."""
-    if report_path is None:
-        return Path.cwd() / f"{media.name}.strip.png"
-    return report_path.with_name(report_path.name.removesuffix(".json") + ".strip.png")
-
-
 def detected_share(track: Track, every: int) -> float:
     """Share of the frames the detector looked at in which it found this face. A real face is
     found nearly every time; a track the detector keeps losing is usually not a face (clasped
@@ -301,7 +299,7 @@ def lip_sync_analyser(
             "input": str(path),
             "detector": model.card.get("detector"),
             "model": {"path": model.path, "runtime": model.runtime},
-            **analyser(path, strip_path(path, report_path) if draw_strip else None),
+            **analyser(path, report_sidecar(path, report_path, "strip") if draw_strip else None),
         }
 
     return analyse, model

@@ -19,6 +19,14 @@ CARD_FILE = "model_card.json"
 RUNTIME_FILES = {"onnx": "model.onnx", "torchscript": "model.ts", "torch": "model.ckpt"}
 
 
+def report_sidecar(media: Path, report_path: Path | None, kind: str) -> Path:
+    """Where detect.py writes a picture that goes with a report: ``report.json`` ->
+    ``report.<kind>.png``; a report printed to stdout -> ``./<media name>.<kind>.png``."""
+    if report_path is None:
+        return Path.cwd() / f"{media.name}.{kind}.png"
+    return report_path.with_name(report_path.name.removesuffix(".json") + f".{kind}.png")
+
+
 class ModelLoadError(Exception):
     """The detector cannot be loaded; ``str()`` says which file and why."""
 

@@ -106,18 +106,19 @@ LIP_FEATURES = 2 * len(LIP_POINTS)  # 80: x and y of the 40 lip points
 LIP_SCALE = 10.0  # deviations are fractions of the mouth width (~0.01-0.2): brought near unit size
 
 
-def fill_missing(lips: np.ndarray) -> np.ndarray:
-    """(N, P, 2) points with NaN frames -> linearly interpolated over time (ends held); a track
-    with no found frame comes back unchanged (all NaN)."""
-    found = ~np.isnan(lips).any(axis=(1, 2))
+def fill_missing(values: np.ndarray) -> np.ndarray:
+    """(N, ...) per-frame values (lip points, a 1-D signal) with NaN frames -> linearly
+    interpolated over time (ends held), same dtype; with no frame found it comes back unchanged
+    (all NaN)."""
+    flat = values.reshape(len(values), -1)
+    found = ~np.isnan(flat).any(axis=1)
     if found.all() or not found.any():
-        return lips
-    frames = np.arange(len(lips))
-    flat = lips.reshape(len(lips), -1)
+        return values
+    frames = np.arange(len(values))
     filled = np.stack(
         [np.interp(frames, frames[found], flat[found, c]) for c in range(flat.shape[1])], axis=1
     )
-    return filled.reshape(lips.shape).astype(np.float32)
+    return filled.reshape(values.shape).astype(values.dtype)
 
 
 def lip_shape_input(lips: np.ndarray) -> np.ndarray:
@@ -153,8 +154,13 @@ def visual_input(
     """Face crops of one track -> the network's visual input: ``pixels`` (N, 32, 64) mouth
     motion, or ``landmarks`` (N, 80) lip motion from ``lips`` (FaceMesh run on ``faces`` when
     the sample does not carry them)."""
-    if kind == "pixels":
+    if check_visual_kind(kind) == "pixels":
         return mouth_motion(mouth_regions(faces))
-    if kind == "landmarks":
-        return lip_shape_input(lip_landmarks(faces) if lips is None else lips)
-    raise ValueError(f"visual input kind must be one of {VISUAL_KINDS}, got {kind!r}")
+    return lip_shape_input(lip_landmarks(faces) if lips is None else lips)
+
+
+def check_visual_kind(kind: str) -> str:
+    """``kind`` if it names a visual input (``VISUAL_KINDS``), else a ValueError naming them."""
+    if kind not in VISUAL_KINDS:
+        raise ValueError(f"visual input kind must be one of {VISUAL_KINDS}, got {kind!r}")
+    return kind

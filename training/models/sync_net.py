@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.features.sync_inputs import LIP_FEATURES
+from training.features.sync_inputs import LIP_FEATURES, check_visual_kind
 
 WINDOW = 5  # video frames per embedding window (0.2 s at 25 fps)
 
@@ -151,9 +151,7 @@ class SyncNet(nn.Module):
         logit_scale: float = 10.0,
     ) -> None:
         super().__init__()
-        if visual not in VISUAL_INPUT_NAMES:
-            raise ValueError(f"visual must be one of {sorted(VISUAL_INPUT_NAMES)}, got {visual!r}")
-        self.visual_kind = visual
+        self.visual_kind = check_visual_kind(visual)
         self.visual_input_name = VISUAL_INPUT_NAMES[visual]
         self.visual: nn.Module = (
             VisualStream(visual_widths, hidden, embedding, dropout)
