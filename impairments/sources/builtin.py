@@ -69,6 +69,8 @@ class BuiltinVideo:
     ``photo_items`` animated takes per bundled photo (each a different camera path; all takes of
     one photo share a split group so no photo appears in two splits), ``items_per_kind`` per
     synthetic scene kind, each ``duration_s`` long at ``fps`` and ``height`` x ``width``.
+    ``photo_noise`` (``[low, high]`` gaussian sigma in levels, drawn per take) gives the photo
+    takes a camera's sensor noise; off by default so other builds keep their bytes.
     """
 
     items_per_kind: int = 12
@@ -80,6 +82,7 @@ class BuiltinVideo:
     clips: bool = True
     photos: list[str] | None = None
     kinds: list[str] | None = None
+    photo_noise: list[float] | None = None
 
     def items(self, seed: int) -> tuple[list[SourceItem], list[dict[str, str]]]:
         from impairments.sources.procedural_video import KINDS, PHOTOS
@@ -105,6 +108,14 @@ class BuiltinVideo:
             for kind in kinds
             for index in range(self.items_per_kind)
         ]
+        if self.photo_noise is not None:
+            low, high = (float(v) for v in self.photo_noise)
+            if not 0 <= low <= high:
+                raise ValueError("sources.video.photo_noise: [low, high] with 0 <= low <= high")
+            for item_id, _, recipe in recipes:
+                if recipe["kind"] == "photo":
+                    draw = unit_hash(f"{seed}/{item_id}/sensor_noise")
+                    recipe["sensor_noise"] = round(low + (high - low) * draw, 3)
         items = [
             SourceItem(
                 id=item_id,

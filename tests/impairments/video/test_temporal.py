@@ -217,3 +217,23 @@ def test_bad_arguments_say_what_is_wrong(clip: np.ndarray) -> None:
         impairments.get("freeze")(clip, fps=0.0, seed=0)
     with pytest.raises(ValueError, match="uint8"):
         impairments.get("stutter")(clip.astype(np.float32), seed=0)
+
+
+@pytest.mark.parametrize("severity", [1, 5])
+def test_single_hitch_labels_only_the_broken_frames(severity: int, clip: np.ndarray) -> None:
+    """One hold of 2-3 ticks: delayed, its repeats only; live, the repeats and the skip."""
+    stutter = impairments.get(
+        "stutter", severity=severity, families=("single",), reencode_share=0.0
+    )
+    seen = set()
+    for seed in range(12):
+        out, annotation = stutter(clip, fps=FPS, seed=seed)
+        ticks, timing = annotation.params["holds"], annotation.params["timing"]
+        assert len(ticks) == 1 and ticks[0] == (2 if severity == 1 else 3)
+        repeats = repeated_frames(out).sum()
+        assert repeats == ticks[0] - 1
+        start = annotation.params["start_frame"]
+        skip = timing == "live" and start + ticks[0] < len(clip)
+        assert annotation.frame_labels.sum() // STUTTER == repeats + int(skip)
+        seen.add(timing)
+    assert seen == {"live", "delayed"}

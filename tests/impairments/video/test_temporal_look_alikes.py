@@ -94,3 +94,12 @@ def test_break_repeats_nudges_exact_repeats_only() -> None:
     assert nudged == 2 and not repeated_frames(out).any()
     assert np.abs(out.astype(int) - frames).sum() == 2
     assert break_repeats(out)[1] == 0
+
+
+def test_slowest_pan_changes_every_frame_beyond_a_nudge(make_clip) -> None:
+    """At 0.02 px/frame OpenCV's 1/32-px grid alone repeats frames; capture noise must not."""
+    clip = make_clip(frames=30, height=48, width=64)
+    for seed in range(4):
+        out, _ = impairments.get("slow_pan", severity=5)(clip, fps=FPS, seed=seed)
+        changed = (np.diff(out.astype(np.int16), axis=0) != 0).sum(axis=(1, 2, 3))
+        assert changed.min() > out[0].size // 20
