@@ -23,6 +23,18 @@ def test_one_to_one_matching_at_iou_half() -> None:
     assert match_events([ev(1.0, 1.4)], [ev(1.0, 2.0)])["tp"] == 0  # IoU 0.4
 
 
+@pytest.mark.parametrize("first", range(75))
+def test_iou_of_exactly_half_matches_wherever_the_event_sits(first: int) -> None:
+    """A 1-frame truth inside a 2-frame prediction is IoU 0.5 at every frame of a clip, even
+    where float seconds make it 0.4999999999999993; one frame less overlap never matches."""
+    fps = 25.0
+    truth = [ev(round(first / fps, 6), round((first + 1) / fps, 6))]
+    two_wide = [ev(round(first / fps, 6), round((first + 2) / fps, 6))]
+    three_wide = [ev(round((first - 1) / fps, 6), round((first + 2) / fps, 6))]
+    assert match_events(two_wide, truth)["tp"] == 1
+    assert match_events(three_wide, truth)["tp"] == 0
+
+
 def test_undefined_scores_are_none_not_zero() -> None:
     assert match_events([], [])["f1"] is None
     assert match_events([ev(0, 1)], [])["recall"] is None
