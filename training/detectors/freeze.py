@@ -40,17 +40,13 @@ def boundary_weights(labels: torch.Tensor, frames: int, weight: float) -> torch.
         change = labels[:, 1:] != labels[:, :-1]
         change &= (labels[:, 1:] >= 0) & (labels[:, :-1] >= 0)
         # A change between frames t-1 and t marks both; widen by frames - 1 each way.
-        near = torch.zeros(labels.shape, dtype=torch.bool, device=labels.device)
-        near[:, 1:] |= change
-        near[:, :-1] |= change
-        if frames > 1:
-            near = (
-                torch.nn.functional.max_pool1d(
-                    near[:, None].float(), 2 * frames - 1, stride=1, padding=frames - 1
-                )[:, 0]
-                > 0
-            )
-        out[near] = float(weight)
+        near = torch.zeros(labels.shape, dtype=torch.float32, device=labels.device)
+        near[:, 1:] += change
+        near[:, :-1] += change
+        widened = nn.functional.max_pool1d(
+            near[:, None], 2 * frames - 1, stride=1, padding=frames - 1
+        )[:, 0]
+        out[widened > 0] = float(weight)
     return out.masked_fill(labels < 0, 0.0)
 
 
@@ -191,11 +187,6 @@ class FreezeDetector(SegmentClassifierModule):
         self.criterion = nn.CrossEntropyLoss(
             weight=torch.tensor(list(class_weights), dtype=torch.float32), ignore_index=-1
         )
-        self.frame_criterion = nn.CrossEntropyLoss(
-            weight=torch.tensor(list(class_weights), dtype=torch.float32),
-            ignore_index=-1,
-            reduction="none",
-        )
         self.val_events = EventMetrics(self.groups)
         self.test_events = EventMetrics(self.groups)
 
@@ -220,8 +211,15 @@ class FreezeDetector(SegmentClassifierModule):
         """
         if self.boundary_weight == 1.0:
             return self.criterion(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
-        per_frame = self.frame_criterion(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
-        class_weight = self.frame_criterion.weight[labels.clamp(min=0)].reshape(-1)
+        class_weights = self.criterion.weight
+        per_frame = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            labels.reshape(-1),
+            weight=class_weights,
+            ignore_index=-1,
+            reduction="none",
+        )
+        class_weight = class_weights[labels.clamp(min=0)].reshape(-1)
         edge = boundary_weights(labels, self.boundary_frames, self.boundary_weight).reshape(-1)
         weights = class_weight * edge
         return (per_frame * edge).sum() / weights.sum().clamp(min=1e-8)
