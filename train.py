@@ -20,6 +20,7 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
+from training.checkpoints import warm_start
 from training.export import export_checkpoint
 from training.logging_utils import (
     finish_wandb,
@@ -52,6 +53,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = hydra.utils.instantiate(cfg.detector.data)
     _check_expected_data(cfg, datamodule)
     net = hydra.utils.instantiate(cfg.detector.model)
+    if cfg.get("init_from"):
+        source = warm_start(net, cfg.init_from)
+        log.info(
+            "warm start from %s (epoch %s, step %s)",
+            source["checkpoint"],
+            source["epoch"],
+            source["global_step"],
+        )
     module = hydra.utils.instantiate(
         cfg.detector.module,
         net=net,

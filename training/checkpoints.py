@@ -59,3 +59,32 @@ def load_network(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         "global_step": checkpoint.get("global_step"),
     }
     return net, meta
+
+
+def warm_start(net: nn.Module, path: str | Path) -> dict[str, Any]:
+    """Load an earlier run's network weights into ``net`` (same architecture, strict).
+
+    Unlike ``ckpt_path`` (a resume: epoch, optimizer and learning-rate schedule carry on, so the
+    schedule cannot be lengthened), this starts a new run from trained weights: fresh optimizer,
+    fresh schedule, its own epoch count. It is how a CPU run is continued in sessions of bounded
+    length, and how a detector trained on one build is fine-tuned on another. Returns the source
+    checkpoint's metadata (recorded in the run's hyperparameters).
+    """
+    checkpoint = read_checkpoint(path)
+    prefix = "net."
+    state = {
+        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
+    }
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{path}: its weights do not fit this detector's network (another architecture or "
+            f"detector?): {str(error).splitlines()[0]}"
+        ) from None
+    return {
+        "checkpoint": str(path),
+        "epoch": checkpoint.get("epoch"),
+        "global_step": checkpoint.get("global_step"),
+        "dataset_card_sha256": checkpoint.get("dataset_card_sha256"),
+    }

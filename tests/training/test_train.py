@@ -123,3 +123,46 @@ def test_entry_point_closes_wandb(
     assert (tmp_path / "logs" / "train" / "runs").is_dir()
     metrics = list((tmp_path / "logs").rglob("metrics.json"))
     assert bool(metrics) is not fail  # the failing run never reached test
+
+
+def test_warm_start_loads_weights_with_a_fresh_schedule(
+    trained_export: Path, cfg_train: DictConfig, train_entry, monkeypatch
+) -> None:
+    """``init_from=<ckpt>``: the new run starts from those weights (not from a fresh init) and
+    counts its own epochs and steps (unlike ``ckpt_path``, which resumes the old schedule)."""
+    from training import checkpoints
+
+    source = trained_export / "model.ckpt"
+    expected = torch.load(source, map_location="cpu", weights_only=True)["state_dict"]
+    seen: dict[str, torch.Tensor] = {}
+    original = checkpoints.warm_start
+
+    def spy(net: torch.nn.Module, path: str) -> dict:
+        meta = original(net, path)
+        seen.update({f"net.{k}": v.clone() for k, v in net.state_dict().items()})
+        return meta
+
+    monkeypatch.setattr(train_entry, "warm_start", spy)
+    with open_dict(cfg_train):
+        cfg_train.init_from = str(source)
+        cfg_train.trainer.max_epochs = 1
+        cfg_train.test = False
+        cfg_train.export = False
+        cfg_train.logger = None
+    train_entry.train(cfg_train)
+    assert seen and set(seen) == {k for k in expected if k.startswith("net.")}
+    for key, value in seen.items():
+        assert torch.equal(value, expected[key]), key
+    last = torch.load(
+        Path(cfg_train.paths.output_dir) / "checkpoints" / "last.ckpt",
+        map_location="cpu",
+        weights_only=True,
+    )
+    assert (last["epoch"], last["global_step"]) == (0, 3)  # its own count, from zero
+
+
+def test_warm_start_refuses_another_architecture(trained_export: Path) -> None:
+    from training.checkpoints import warm_start
+
+    with pytest.raises(ValueError, match="do not fit this detector's network"):
+        warm_start(torch.nn.Linear(3, 1), trained_export / "model.ckpt")
