@@ -1,0 +1,167 @@
+"""Choose the block-corruption v2 frame threshold on val, score test with it, record both.
+
+    python -m training.tune_block_threshold exports/block_corruption/<run> \
+        --shards data/shards/<build> [--test-shards data/shards/<other build> ...]
+
+The frame head is trained with a balanced loss, but a detector trained briefly (a CPU run) is
+still biased towards "clean": its scores for corrupted frames sit below 0.5 more often than
+clean ones sit above it, and the fixed 0.5 costs balanced accuracy. This is the same protocol as
+ffmpeg blockdetect's baseline (``training.baselines.blockdetect``): the threshold that maximises
+balanced accuracy on the validation split, then test read once with it. v1 (map area > 0.07) is
+the published rule and stays as it is.
+
+The chosen threshold goes where every runtime reads it: the export's ``model_card.json``
+(``decision.frame_threshold``, used by ONNX Runtime and TorchScript in ``detect.py``) and the
+``frame_threshold`` buffer of its ``model.ckpt``; the card also keeps the tuning record
+(``frame_threshold_tuning``: val before/after, test scores, the shards used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from training.baselines.blockdetect import best_threshold, headline, iter_split
+from training.data.image_decode import sample_group
+from training.detect.frame_runtime import FrameMapModel, load_frame_model
+from training.metrics import binary_decision_report
+
+CARD_FILE = "model_card.json"
+BATCH = 16
+
+
+def score_split(model: FrameMapModel, shard_dir: Path, split: str) -> dict[str, np.ndarray]:
+    """v2 frame scores, v1 area ratios and the truth of every frame of ``split``."""
+    groups = list(model.card.get("groups") or [])
+    columns: dict[str, list[Any]] = {
+        k: [] for k in ("score", "area", "label", "group", "hard", "severity")
+    }
+    pending: list[np.ndarray] = []
+
+    def flush() -> None:
+        # Stored crops share one size except a few from small sources: batch by shape.
+        scores, areas = np.empty(len(pending)), np.empty(len(pending))
+        for shape in dict.fromkeys(frame.shape for frame in pending):
+            index = [i for i, frame in enumerate(pending) if frame.shape == shape]
+            outputs = model(np.stack([pending[i] for i in index]))
+            scores[index], areas[index] = outputs["frame_score"], outputs["area_ratio"]
+        columns["score"].extend(scores.tolist())
+        columns["area"].extend(areas.tolist())
+        pending.clear()
+
+    for sample in tqdm(
+        iter_split(shard_dir, split), desc=f"{shard_dir.name}/{split}", unit="frame"
+    ):
+        meta = sample["json"]
+        pending.append(sample["frame.png"])
+        columns["label"].append(int(meta["label_index"]))
+        columns["group"].append(sample_group(meta, groups))
+        columns["hard"].append(bool(meta.get("hard_negative")))
+        columns["severity"].append(int(meta.get("severity") or 0))
+        if len(pending) >= BATCH:
+            flush()
+    if pending:
+        flush()
+    return {k: np.asarray(v) for k, v in columns.items()}
+
+
+def report(scored: dict[str, np.ndarray], flagged: np.ndarray, groups: list[str]) -> dict[str, Any]:
+    return binary_decision_report(
+        flagged, scored["label"], scored["group"], groups, scored["hard"], scored["severity"]
+    )
+
+
+def tune(
+    export: Path, shards: Path, test_shards: Sequence[Path] = (), threads: int | None = None
+) -> dict[str, Any]:
+    """Tune on ``shards``' val, score every test split, write the threshold into the export."""
+    card_path = export / CARD_FILE
+    if not card_path.is_file():
+        raise FileNotFoundError(f"{export}: no {CARD_FILE} (not an export folder)")
+    model = load_frame_model(export, runtime="onnx", threads=threads)
+    groups = list(model.card.get("groups") or [])
+    decision = model.decision
+    before, area_threshold = float(decision["frame_threshold"]), float(decision["area_threshold"])
+
+    val = score_split(model, shards, "val")
+    threshold, val_bal_acc = best_threshold(val["score"], val["label"])
+    threshold = float(np.clip(threshold, 0.0, 1.0))
+    record: dict[str, Any] = {
+        "chosen_on": f"{shards}/val-*.tar",
+        "objective": "balanced accuracy of frame_score > threshold",
+        "frame_threshold_before": before,
+        "frame_threshold": round(threshold, 6),
+        "val": {
+            "frames": len(val["label"]),
+            "bal_acc_before": report(val, val["score"] > before, groups)["bal_acc"],
+            "bal_acc": val_bal_acc,
+        },
+        "test": {},
+    }
+    for test_dir in [shards, *test_shards]:
+        test = score_split(model, test_dir, "test")
+        record["test"][str(test_dir)] = {
+            "frames": len(test["label"]),
+            "v2_before": headline(report(test, test["score"] > before, groups)),
+            "v2": headline(report(test, test["score"] > threshold, groups)),
+            "v2_report": report(test, test["score"] > threshold, groups),
+            "v1": headline(report(test, test["area"] > area_threshold, groups)),
+        }
+
+    card = json.loads(card_path.read_text())
+    card["decision"]["frame_threshold"] = record["frame_threshold"]
+    card["frame_threshold_tuning"] = record
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    _set_checkpoint_threshold(
+        export / card.get("files", {}).get("checkpoint", "model.ckpt"), threshold
+    )
+    return record
+
+
+def _set_checkpoint_threshold(checkpoint: Path, threshold: float) -> None:
+    """Keep the ``.ckpt`` runtime (which reads the network's own buffer) in step with the card."""
+    if not checkpoint.is_file():
+        return
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state["state_dict"]["net.frame_threshold"] = torch.tensor(float(threshold))
+    torch.save(state, checkpoint)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("export", type=Path, help="exports/block_corruption/<run>")
+    parser.add_argument("--shards", type=Path, required=True, help="build whose val tunes it")
+    parser.add_argument("--test-shards", type=Path, nargs="*", default=[], help="more test splits")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--output", type=Path, default=None, help="also write the record here")
+    args = parser.parse_args(argv)
+    try:
+        record = tune(args.export, args.shards, args.test_shards, args.threads)
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        print(f"tune_block_threshold: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    summary = {
+        "frame_threshold": record["frame_threshold"],
+        "val": record["val"],
+        "test": {
+            k: {n: v[n] for n in ("v2_before", "v2", "v1")} for k, v in record["test"].items()
+        },
+    }
+    print(json.dumps(summary, indent=2))
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+if __name__ == "__main__":
+    main()
