@@ -48,6 +48,11 @@ def detector_info(cfg: DictConfig) -> dict[str, Any]:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
+    if cfg.get("init_from_required") and not cfg.get("init_from"):
+        # (An experiment cannot say `init_from: ???`: Hydra's merge keeps train.yaml's null.)
+        raise ValueError(
+            "this experiment continues an earlier run: give init_from=<its checkpoint .ckpt>"
+        )
     pl.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.detector.data)

@@ -166,3 +166,11 @@ def test_warm_start_refuses_another_architecture(trained_export: Path) -> None:
 
     with pytest.raises(ValueError, match="do not fit this detector's network"):
         warm_start(torch.nn.Linear(3, 1), trained_export / "model.ckpt")
+
+
+def test_experiment_that_needs_init_from_says_so(compose_train, train_entry) -> None:
+    """An experiment that continues another run stops with a clear error without
+    ``init_from=``, instead of training from scratch."""
+    cfg = compose_train(["experiment=block_corruption_cpu_continue"])
+    with pytest.raises(ValueError, match="init_from=<its checkpoint"):
+        train_entry.train(cfg)
