@@ -34,6 +34,13 @@ def model_config(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(config) if isinstance(config, str) else config)
 
 
+def network_state(checkpoint: dict[str, Any], prefix: str = "net.") -> dict[str, Any]:
+    """The plain network's weights from a Lightning module's ``state_dict`` (``net.`` stripped)."""
+    return {
+        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
+    }
+
+
 def load_network(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """``(network in eval mode, metadata)``; metadata has ``detector``, ``dataset_card_sha256``,
     ``epoch``, ``global_step`` and the checkpoint path."""
@@ -44,11 +51,7 @@ def load_network(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if "pretrained" in config:  # ...so never download them (block-corruption trunk)
         config["pretrained"] = False
     net: nn.Module = instantiate(config)
-    prefix = "net."
-    state = {
-        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
-    }
-    net.load_state_dict(state, strict=True)
+    net.load_state_dict(network_state(checkpoint), strict=True)
     net.eval()
     meta = {
         "checkpoint": str(path),
@@ -71,12 +74,8 @@ def warm_start(net: nn.Module, path: str | Path) -> dict[str, Any]:
     checkpoint's metadata (recorded in the run's hyperparameters).
     """
     checkpoint = read_checkpoint(path)
-    prefix = "net."
-    state = {
-        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
-    }
     try:
-        net.load_state_dict(state, strict=True)
+        net.load_state_dict(network_state(checkpoint), strict=True)
     except RuntimeError as error:
         raise ValueError(
             f"{path}: its weights do not fit this detector's network (another architecture or "

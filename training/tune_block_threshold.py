@@ -26,50 +26,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
-from training.baselines.blockdetect import best_threshold, headline, iter_split
-from training.data.image_decode import sample_group
+from training.baselines.blockdetect import best_threshold, headline, score_frames
 from training.detect.frame_runtime import FrameMapModel, load_frame_model
+from training.detect.runtime import CARD_FILE
 from training.metrics import binary_decision_report
 
-CARD_FILE = "model_card.json"
 BATCH = 16
 
 
 def score_split(model: FrameMapModel, shard_dir: Path, split: str) -> dict[str, np.ndarray]:
-    """v2 frame scores, v1 area ratios and the truth of every frame of ``split``."""
-    groups = list(model.card.get("groups") or [])
-    columns: dict[str, list[Any]] = {
-        k: [] for k in ("score", "area", "label", "group", "hard", "severity")
-    }
-    pending: list[np.ndarray] = []
+    """v2 frame scores (``score``), v1 area ratios (``area``) and the truth of every frame."""
 
-    def flush() -> None:
+    def scorer(frames: list[np.ndarray]) -> dict[str, np.ndarray]:
         # Stored crops share one size except a few from small sources: batch by shape.
-        scores, areas = np.empty(len(pending)), np.empty(len(pending))
-        for shape in dict.fromkeys(frame.shape for frame in pending):
-            index = [i for i, frame in enumerate(pending) if frame.shape == shape]
-            outputs = model(np.stack([pending[i] for i in index]))
+        scores, areas = np.empty(len(frames)), np.empty(len(frames))
+        for shape in dict.fromkeys(frame.shape for frame in frames):
+            index = [i for i, frame in enumerate(frames) if frame.shape == shape]
+            outputs = model(np.stack([frames[i] for i in index]))
             scores[index], areas[index] = outputs["frame_score"], outputs["area_ratio"]
-        columns["score"].extend(scores.tolist())
-        columns["area"].extend(areas.tolist())
-        pending.clear()
+        return {"score": scores, "area": areas}
 
-    for sample in tqdm(
-        iter_split(shard_dir, split), desc=f"{shard_dir.name}/{split}", unit="frame"
-    ):
-        meta = sample["json"]
-        pending.append(sample["frame.png"])
-        columns["label"].append(int(meta["label_index"]))
-        columns["group"].append(sample_group(meta, groups))
-        columns["hard"].append(bool(meta.get("hard_negative")))
-        columns["severity"].append(int(meta.get("severity") or 0))
-        if len(pending) >= BATCH:
-            flush()
-    if pending:
-        flush()
-    return {k: np.asarray(v) for k, v in columns.items()}
+    groups = list(model.card.get("groups") or [])
+    return score_frames(shard_dir, split, groups, scorer, chunk=BATCH)
 
 
 def report(scored: dict[str, np.ndarray], flagged: np.ndarray, groups: list[str]) -> dict[str, Any]:
@@ -107,11 +86,12 @@ def tune(
     }
     for test_dir in [shards, *test_shards]:
         test = score_split(model, test_dir, "test")
+        tuned = report(test, test["score"] > threshold, groups)
         record["test"][str(test_dir)] = {
             "frames": len(test["label"]),
             "v2_before": headline(report(test, test["score"] > before, groups)),
-            "v2": headline(report(test, test["score"] > threshold, groups)),
-            "v2_report": report(test, test["score"] > threshold, groups),
+            "v2": headline(tuned),
+            "v2_report": tuned,
             "v1": headline(report(test, test["area"] > area_threshold, groups)),
         }
 

@@ -22,7 +22,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import webdataset as wds
 from omegaconf import OmegaConf
+from tqdm import tqdm
 
 from training.baselines.ffmpeg_filter import (
     PRINT_METADATA,
@@ -90,29 +91,52 @@ def iter_split(shard_dir: Path, split: str) -> Iterator[dict[str, Any]]:
     yield from pipeline
 
 
-def score_split(
-    shard_dir: Path, split: str, groups: Sequence[str], filter_args: str
+def score_frames(
+    shard_dir: Path,
+    split: str,
+    groups: Sequence[str],
+    scorer: Callable[[list[np.ndarray]], dict[str, np.ndarray]],
+    chunk: int = CHUNK_FRAMES,
 ) -> dict[str, np.ndarray]:
-    """Scores and labels of every frame of ``split`` (decoded and scored in chunks)."""
-    columns: dict[str, list[Any]] = {k: [] for k in ("score", "label", "group", "hard", "severity")}
+    """Every frame of ``split`` scored by ``scorer`` in chunks, with its truth.
+
+    ``scorer`` maps a list of frames to named per-frame arrays (blockdetect: ``score``; the
+    detector: ``score`` and ``area``); each name becomes a column beside ``label``, ``group``,
+    ``hard`` and ``severity``. Shared by the baseline and the detector's threshold tuning so
+    both read the same frames with the same truth.
+    """
+    truth: dict[str, list[Any]] = {k: [] for k in ("label", "group", "hard", "severity")}
+    scored: dict[str, list[float]] = {}
     pending: list[np.ndarray] = []
 
     def flush() -> None:
-        columns["score"].extend(blockdetect_scores(pending, filter_args).tolist())
+        for name, values in scorer(pending).items():
+            scored.setdefault(name, []).extend(np.asarray(values).tolist())
         pending.clear()
 
-    for sample in iter_split(shard_dir, split):
+    for sample in tqdm(
+        iter_split(shard_dir, split), desc=f"{shard_dir.name}/{split}", unit="frame"
+    ):
         frame, meta = sample["frame.png"], sample["json"]
-        if len(pending) >= CHUNK_FRAMES:
+        if len(pending) >= chunk:
             flush()
         pending.append(frame)
-        columns["label"].append(int(meta["label_index"]))
-        columns["group"].append(sample_group(meta, groups))
-        columns["hard"].append(bool(meta.get("hard_negative")))
-        columns["severity"].append(int(meta.get("severity") or 0))
+        truth["label"].append(int(meta["label_index"]))
+        truth["group"].append(sample_group(meta, groups))
+        truth["hard"].append(bool(meta.get("hard_negative")))
+        truth["severity"].append(int(meta.get("severity") or 0))
     if pending:
         flush()
-    return {k: np.asarray(v) for k, v in columns.items()}
+    return {k: np.asarray(v) for k, v in {**scored, **truth}.items()}
+
+
+def score_split(
+    shard_dir: Path, split: str, groups: Sequence[str], filter_args: str
+) -> dict[str, np.ndarray]:
+    """blockdetect scores and labels of every frame of ``split``."""
+    return score_frames(
+        shard_dir, split, groups, lambda frames: {"score": blockdetect_scores(frames, filter_args)}
+    )
 
 
 def best_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
