@@ -223,7 +223,11 @@ def plan_dataset(cfg: DictConfig) -> DatasetPlan:
     items, problems, force_split = list_items(cfg, media)
     # A dataset may carry its own split shares (freeze: bigger val/test for event metrics).
     shares = data.get("splits") or cfg.splits
-    splits, split_method = assign_splits(items, shares, salt=str(cfg.seed), force=force_split)
+    # The split salt is its own key (default: the master seed) so that builds of one catalogue
+    # with different seeds (fresh impairment draws and procedural scenes for more training) can
+    # keep every item in the split it had: otherwise a photo tested in one build trains in another.
+    split_seed = cfg.get("split_seed", cfg.seed)
+    splits, split_method = assign_splits(items, shares, salt=str(split_seed), force=force_split)
     log.info(
         "%d source items (%s split); probing with %d workers", len(items), split_method, workers
     )
@@ -381,6 +385,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
                 "items": len(items),
                 "usable_items": len(usable),
                 "split_method": split_method,
+                "split_seed": int(cfg.get("split_seed", cfg.seed)),
                 "items_per_split": {
                     split: sum(1 for _, s, _ in usable if s == split)
                     for split in ("train", "val", "test")
