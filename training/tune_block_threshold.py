@@ -13,7 +13,8 @@ the published rule and stays as it is.
 The chosen threshold goes where every runtime reads it: the export's ``model_card.json``
 (``decision.frame_threshold``, used by ONNX Runtime and TorchScript in ``detect.py``) and the
 ``frame_threshold`` buffer of its ``model.ckpt``; the card also keeps the tuning record
-(``frame_threshold_tuning``: val before/after, test scores, the shards used).
+(``frame_threshold_tuning``: val before/after, test scores with recall per corruption and content
+kind, the shards used).
 """
 
 from __future__ import annotations
@@ -57,6 +58,24 @@ def report(scored: dict[str, np.ndarray], flagged: np.ndarray, groups: list[str]
     )
 
 
+def recall_by_content(
+    scored: dict[str, np.ndarray], flagged: np.ndarray, groups: Sequence[str]
+) -> dict[str, Any]:
+    """Recall of each corruption on each content kind: ``{corruption: {content: {recall,
+    count}}}`` (``scored["group"]`` holds indices into ``groups``)."""
+    out: dict[str, dict[str, dict[str, float | int]]] = {}
+    corrupted = scored["label"] == 1
+    for group in sorted(set(scored["group"][corrupted].tolist())):
+        for content in sorted(set(scored["content"][corrupted].tolist())):
+            rows = corrupted & (scored["group"] == group) & (scored["content"] == content)
+            if rows.any():
+                out.setdefault(groups[group], {})[content] = {
+                    "recall": round(float(flagged[rows].mean()), 4),
+                    "count": int(rows.sum()),
+                }
+    return out
+
+
 def tune(
     export: Path, shards: Path, test_shards: Sequence[Path] = (), threads: int | None = None
 ) -> dict[str, Any]:
@@ -93,6 +112,7 @@ def tune(
             "v2": headline(tuned),
             "v2_report": tuned,
             "v1": headline(report(test, test["area"] > area_threshold, groups)),
+            "v2_recall_by_content": recall_by_content(test, test["score"] > threshold, groups),
         }
 
     card = json.loads(card_path.read_text())

