@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from impairments.builder.card import write_json
 from training.baselines.blockdetect import best_threshold, headline, score_frames
 from training.detect.frame_runtime import FrameMapModel, load_frame_model
 from training.detect.runtime import CARD_FILE
@@ -118,7 +119,7 @@ def tune(
     card = json.loads(card_path.read_text())
     card["decision"]["frame_threshold"] = record["frame_threshold"]
     card["frame_threshold_tuning"] = record
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    write_json(card_path, card)
     _set_checkpoint_threshold(
         export / card.get("files", {}).get("checkpoint", "model.ckpt"), threshold
     )
@@ -158,8 +159,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
     print(json.dumps(summary, indent=2))
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(record, indent=2) + "\n")
+        write_json(args.output, record)
     return record
 
 

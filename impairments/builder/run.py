@@ -206,6 +206,7 @@ class DatasetPlan:
     items: list[SourceItem]
     usable: list[tuple[SourceItem, str, float]]  # (item, split, duration_s)
     split_method: str
+    split_seed: int  # salt of the item -> split hash (``split_seed``, default the master seed)
     manifest_rows: list[dict[str, Any]]
     skipped_items: list[dict[str, str]]
     shards: list[PlannedShard]
@@ -226,7 +227,7 @@ def plan_dataset(cfg: DictConfig) -> DatasetPlan:
     # The split salt is its own key (default: the master seed) so that builds of one catalogue
     # with different seeds (fresh impairment draws and procedural scenes for more training) can
     # keep every item in the split it had: otherwise a photo tested in one build trains in another.
-    split_seed = cfg.get("split_seed", cfg.seed)
+    split_seed = int(cfg.get("split_seed", cfg.seed))
     splits, split_method = assign_splits(items, shares, salt=str(split_seed), force=force_split)
     log.info(
         "%d source items (%s split); probing with %d workers", len(items), split_method, workers
@@ -273,7 +274,9 @@ def plan_dataset(cfg: DictConfig) -> DatasetPlan:
             samples_per_shard=int(data.samples_per_shard),
             clean_label=str(data.labels[0]),
         )
-    return DatasetPlan(items, usable, split_method, manifest_rows, skipped_items, shards)
+    return DatasetPlan(
+        items, usable, split_method, split_seed, manifest_rows, skipped_items, shards
+    )
 
 
 def build_dataset(cfg: DictConfig) -> dict[str, Any]:
@@ -385,7 +388,7 @@ def build_dataset(cfg: DictConfig) -> dict[str, Any]:
                 "items": len(items),
                 "usable_items": len(usable),
                 "split_method": split_method,
-                "split_seed": int(cfg.get("split_seed", cfg.seed)),
+                "split_seed": plan.split_seed,
                 "items_per_split": {
                     split: sum(1 for _, s, _ in usable if s == split)
                     for split in ("train", "val", "test")

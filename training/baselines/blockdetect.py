@@ -117,8 +117,8 @@ def score_frames(
 
     ``scorer`` maps a list of frames to named per-frame arrays (blockdetect: ``score``; the
     detector: ``score`` and ``area``); each name becomes a column beside ``label``, ``group``,
-    ``hard`` and ``severity``. Shared by the baseline and the detector's threshold tuning so
-    both read the same frames with the same truth.
+    ``hard``, ``severity`` and ``content`` (:func:`content_kind`). Shared by the baseline and
+    the detector's threshold tuning so both read the same frames with the same truth.
     """
     truth: dict[str, list[Any]] = {k: [] for k in ("label", "group", "hard", "severity", "content")}
     scored: dict[str, list[float]] = {}
