@@ -144,13 +144,19 @@ def clean_decode(frames: np.ndarray, params: dict[str, Any]) -> np.ndarray:
 
 
 def corrupt_visibly(
-    frames: np.ndarray, fps: float, severity: int, rng: np.random.Generator, attempts: int
+    frames: np.ndarray,
+    fps: float,
+    severity: int,
+    rng: np.random.Generator,
+    attempts: int,
+    label: str = "visible",
 ) -> tuple[np.ndarray, VideoAnnotation, int]:
     """``codec_corruption`` at ``severity``, drawn again (same generator, up to ``attempts``
     draws) while the damage is invisible: a hit in the SEI text or an exact concealment leaves a
     clip that only repeats the clean one. Returns the frames, the annotation and the draws used.
+    ``label`` is the impairment's (``visible`` or ``difference``).
     """
-    impairment = registry.get("codec_corruption", severity=severity)
+    impairment = registry.get("codec_corruption", severity=severity, label=label)
     for attempt in range(1, attempts + 1):
         damaged, annotation = impairment(frames, fps=fps, seed=rng)
         assert isinstance(annotation, VideoAnnotation)
@@ -166,6 +172,7 @@ def versions_of(
     severities: Sequence[int],
     seed: int,
     attempts: int = 5,
+    label: str = "visible",
 ) -> list[tuple[ClipVersion, np.ndarray]]:
     """The clean decode and one codec-corrupted version per severity of one real clip, each with
     its frames.
@@ -178,7 +185,7 @@ def versions_of(
     zeros = np.zeros(len(frames))
     for severity in severities:
         rng = clip_seed(seed, source, severity)
-        damaged, annotation, draws = corrupt_visibly(frames, fps, severity, rng, attempts)
+        damaged, annotation, draws = corrupt_visibly(frames, fps, severity, rng, attempts, label)
         params = {**annotation.to_json(), "draws": draws}
         for key in ("frames", "area_ratio_per_frame"):
             params.pop(key, None)
@@ -443,7 +450,8 @@ def prepare_versions(
     for path in sources:
         name = str(path.relative_to(args.videos)).replace("/", "_").rsplit(".", 1)[0]
         frames, fps = read_clip(path, args.seconds, args.max_height)
-        for version, pixels in versions_of(name, frames, fps, args.severities, args.seed):
+        drawn = versions_of(name, frames, fps, args.severities, args.seed, label=args.codec_label)
+        for version, pixels in drawn:
             write_lossless(videos_out / f"{version.name}.mp4", pixels, fps)
             version.blockdetect = blockdetect(pixels)
             versions.append(version)
@@ -539,6 +547,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "tiny_area": TINY_AREA,
             "detect": "detect.py decision=v2 (folder mode); v1 = area_ratio > area_threshold",
             "written_as": "libx264rgb CRF 0 mp4 (lossless)",
+            "codec_label": args.codec_label,
         },
         "labels": label_summary(versions, hard_frames),
         "results": results,
@@ -579,6 +588,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-height", type=int, default=720)
     parser.add_argument("--severities", type=int, nargs="+", default=[1, 3, 5])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--codec-label",
+        choices=("visible", "difference"),
+        default="visible",
+        help="codec_corruption's label: blocks that show damage, or every block that differs",
+    )
     parser.add_argument("--threads", type=int, default=None, help="detect.py threads")
     parser.add_argument(
         "--val-shards",

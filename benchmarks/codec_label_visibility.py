@@ -6,7 +6,9 @@ as *more texture*: the block differs, but its mean and contrast stay what they w
 a single frame marks it. This measures, per procedural content kind, the share of labelled blocks
 whose mean stays within ``--mean-levels`` and whose standard deviation stays within
 ``--std-ratio`` of the clean block: a proxy for "damage a viewer cannot see", to compare with
-the detector's recall per content kind (``training.tune_block_threshold`` records it)::
+the detector's recall per content kind (``training.tune_block_threshold`` records it). It also
+counts how many of those blocks the default ``visible`` label keeps (a seam or a contrast change,
+:mod:`impairments.video.visibility`)::
 
     python -m benchmarks.codec_label_visibility \
         --output benchmarks/results/codec_label_visibility.json
@@ -76,24 +78,28 @@ def measure(
             "mean_levels": mean_levels,
             "std_ratio": std_ratio,
             "reference": "the rendered scene before encoding",
+            "labelled_blocks": "codec_corruption label='difference' (the label before 2026-11-27)",
         },
         "kinds": {},
     }
     for kind in tqdm(kinds, desc="content kinds"):
-        kept = labelled = 0
+        kept = labelled = visible = 0
         for index in range(scenes):
             spec = {"kind": kind, "frames": 25, "fps": 25.0, "height": 288, "width": 352}
             clean = render({**spec, "seed": 1000 + index})
             for severity in severities:
-                codec = get_impairment("codec_corruption", severity=severity)
-                damaged, annotation = codec(clean, fps=25.0, seed=100 * index + severity)
-                k, n = statistics_kept(
-                    clean, damaged, annotation.macroblock_mask, mean_levels, std_ratio
-                )
+                masks = {}
+                for label in ("difference", "visible"):
+                    codec = get_impairment("codec_corruption", severity=severity, label=label)
+                    damaged, annotation = codec(clean, fps=25.0, seed=100 * index + severity)
+                    masks[label] = annotation.macroblock_mask
+                k, n = statistics_kept(clean, damaged, masks["difference"], mean_levels, std_ratio)
                 kept, labelled = kept + k, labelled + n
+                visible += int(masks["visible"].sum())
         out["kinds"][kind] = {
             "labelled_blocks": labelled,
             "statistics_kept_share": round(kept / labelled, 4) if labelled else None,
+            "visible_label_share": round(visible / labelled, 4) if labelled else None,
         }
     return out
 

@@ -9,6 +9,13 @@ picture (so does a packet damaged beyond decoding); a repeat is labelled with th
 picture it repeats, none for an intact one: a freeze is not block damage. What decodes after a
 drop, predicted from the wrong reference, is labelled.
 
+Two labels (``label=``): ``"visible"`` (default) keeps the differing blocks that the damaged frame
+itself shows as damaged, a seam or a contrast change (:mod:`impairments.video.visibility`);
+``"difference"`` keeps every block that differs from the clean decode by ``DAMAGED_BLOCK_DIFF``,
+including concealment that looks like intact picture (texture replaced by look-alike texture,
+coherent drift after a dropped picture). Builds made before the visible label existed used
+``"difference"``; the label is recorded in the parameters.
+
 A draw may leave nothing visible (a hit in the encoder's SEI text, or a concealment that happened
 to be exact): the mask is then empty and ``params["visible"]`` False, and the caller decides
 whether to treat the clip as clean or draw again.
@@ -28,6 +35,7 @@ from impairments.video.base import (
     macroblock_mean_abs_diff,
     pixels_from_macroblock_mask,
 )
+from impairments.video.visibility import visible_damage
 
 # Per-channel mean absolute difference (8-bit levels) from the clean decode above which a
 # macroblock is labelled damaged. Undamaged blocks decode bit-exactly, but concealment of a lost
@@ -35,6 +43,7 @@ from impairments.video.base import (
 # blocks sit at 2-6 levels, which no viewer (and no single-frame detector) can see, while visible
 # damage is mostly above 10.
 DAMAGED_BLOCK_DIFF = 6.0
+LABELS = ("visible", "difference")
 
 _COMMON = {"crf": (18.0, 30.0), "slices": (2.0, 8.0), "gop_frames": (12.0, 50.0)}
 # hits: damaged packets per clip; bytes_hit: bytes overwritten per damaged packet (one or two
@@ -69,6 +78,10 @@ class CodecCorruption(VideoImpairment):
 
     name = "codec_corruption"
     severity_ranges: ClassVar = {s: {**ranges, **_COMMON} for s, ranges in _BY_SEVERITY.items()}
+
+    def __init__(self, severity: int = 3, *, label: str = "visible", **overrides: Any) -> None:
+        super().__init__(severity, **overrides)
+        self.label = self.subset("label", (label,), LABELS)[0]
 
     def draw(
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float
@@ -123,6 +136,8 @@ class CodecCorruption(VideoImpairment):
                 damaged[hit["frame"]] = damaged_packet(packet, hit["amount"])
         out, source = x264.decode(damaged, clip.extradata, n_frames, height, width)
         blocks = macroblock_mean_abs_diff(clean, out) >= DAMAGED_BLOCK_DIFF
+        if self.label == "visible":
+            blocks = visible_damage(clean, out, blocks)
         # A frame the decoder never output shows an earlier picture again: it carries exactly
         # that picture's damage (none if it was intact; the freeze itself is not block damage).
         # The grey shown before any picture decodes is not block damage either.
@@ -132,5 +147,6 @@ class CodecCorruption(VideoImpairment):
         params["repeated_frames"] = [int(i) for i in repeated]
         params["keyframes"] = [i for i, p in enumerate(packets) if p.is_keyframe]
         params["damaged_block_diff"] = DAMAGED_BLOCK_DIFF
+        params["label"] = self.label
         params["visible"] = bool(blocks.any())
         return out, pixels_from_macroblock_mask(blocks, height, width)

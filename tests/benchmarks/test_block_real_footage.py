@@ -16,6 +16,7 @@ from benchmarks import block_real_footage as bench
 from impairments import media_io
 from impairments.video.base import macroblock_mean_abs_diff
 from impairments.video.codec_corruption import DAMAGED_BLOCK_DIFF
+from impairments.video.visibility import visible_damage
 from tests.training.block_corruption.conftest import (  # noqa: F401  (fixtures)
     block_export,
     natural_frame,
@@ -45,13 +46,20 @@ def test_versions_are_the_clean_decode_then_one_per_severity(versions) -> None:
         assert version.n_frames == 12 and version.size == (80, 48)
 
 
-def test_labels_are_the_macroblocks_that_differ_from_the_same_encode_clean_decode(versions):
+@pytest.mark.parametrize("label", ["visible", "difference"])
+def test_labels_are_the_macroblocks_that_differ_from_the_same_encode_clean_decode(versions, label):
     """The benchmark's clean decode is exactly the impairment's reference: recomputing the
-    block difference against it reproduces the mask on every frame the decoder output."""
+    label against it (the blocks that differ; with ``visible``, those of them the frame shows)
+    reproduces the mask on every frame the decoder output."""
+    if label != "visible":
+        versions = bench.versions_of("pan", panning_clip(), 25.0, [3, 5], seed=0, label=label)
     for version, damaged in versions[1:]:
         drawn = version.params["params"]
+        assert drawn["label"] == label
         reference = bench.clean_decode(panning_clip(), drawn)
         blocks = macroblock_mean_abs_diff(reference, damaged) >= DAMAGED_BLOCK_DIFF
+        if label == "visible":
+            blocks = visible_damage(reference, damaged, blocks)
         shown = [i for i in range(version.n_frames) if i not in drawn["repeated_frames"]]
         assert np.array_equal(blocks[shown].sum(axis=(1, 2)), version.macroblocks[shown])
         if drawn["crf"] != versions[0][0].params["crf"]:

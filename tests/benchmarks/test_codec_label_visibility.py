@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.codec_label_visibility import block_mean_std, statistics_kept
+from benchmarks.codec_label_visibility import block_mean_std, measure, statistics_kept
 
 
 def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -31,3 +31,11 @@ def test_block_statistics_are_per_whole_macroblock() -> None:
     mean, std = block_mean_std(frames)
     assert mean.shape == std.shape == (2, 2, 3)
     assert mean[0, 0, 0] == 200 and mean[0, 0, 1] == 0 and std.max() == 0
+
+
+def test_the_visible_label_keeps_a_minority_of_texture_blocks() -> None:
+    """Concealment inside a noise texture mostly decodes as look-alike texture: the visible label
+    keeps some of the differing blocks, never more than the difference label has."""
+    texture = measure(kinds=("texture",), scenes=1, severities=(3,))["kinds"]["texture"]
+    assert texture["labelled_blocks"] > 0
+    assert 0.0 < texture["visible_label_share"] < 0.5

@@ -45,7 +45,9 @@ def test_zero_bytes_hit_gives_an_empty_mask_and_the_clean_decode(make_clip) -> N
 
 def test_a_dropped_packet_repeats_the_frame_unlabelled_and_labels_the_drift(make_clip) -> None:
     clip = make_clip()
-    impairment, params = draw_with_hits([{"frame": 3, "drop": True, "bytes_hit": 1.0}])
+    impairment, params = draw_with_hits(
+        [{"frame": 3, "drop": True, "bytes_hit": 1.0}], label="difference"
+    )
     out, mask = impairment.apply(clip, params, np.random.default_rng(0))
     assert params["repeated_frames"] == [3]
     assert np.array_equal(out[3], out[2])  # the player shows the last picture again
@@ -88,10 +90,28 @@ def test_severity_raises_the_damaged_area_on_average(make_clip) -> None:
     assert area[1] < area[5]
 
 
+@pytest.mark.parametrize("hit", [{"frame": 3, "drop": True}, {"frame": 2, "drop": False}])
+def test_the_visible_label_keeps_a_subset_of_the_difference_label(make_clip, hit) -> None:
+    clip = make_clip()
+    masks, outs = {}, {}
+    for label in ("difference", "visible"):
+        impairment, params = draw_with_hits([{**hit, "bytes_hit": 10.0}], label=label)
+        outs[label], masks[label] = impairment.apply(clip, params, np.random.default_rng(0))
+        assert params["label"] == label
+    assert np.array_equal(outs["difference"], outs["visible"]), "the label must not change pixels"
+    assert masks["visible"].any() and not (masks["visible"] & ~masks["difference"]).any()
+
+
+def test_an_unknown_label_is_refused() -> None:
+    with pytest.raises(ValueError, match="label"):
+        impairments.get("codec_corruption", label="everything")
+
+
 def test_params_record_what_was_done(make_clip) -> None:
     _, annotation = impairments.get("codec_corruption", severity=4)(make_clip(), seed=3)
     params = annotation.params
-    assert {"crf", "slices", "gop_frames", "hits", "keyframes", "visible", "preset"} <= set(params)
+    recorded = {"crf", "slices", "gop_frames", "hits", "keyframes", "visible", "preset", "label"}
+    assert recorded <= set(params)
     for hit in params["hits"]:
         assert {"frame", "drop", "packet_bytes", "keyframe"} <= set(hit)
         assert hit["drop"] or hit["amount"] >= 1
