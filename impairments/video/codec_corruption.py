@@ -10,7 +10,8 @@ picture it repeats, none for an intact one: a freeze is not block damage. What d
 drop, predicted from the wrong reference, is labelled.
 
 Two labels (``label=``): ``"visible"`` (default) keeps the differing blocks that the damaged frame
-itself shows as damaged, a seam or a contrast change (:mod:`impairments.video.visibility`);
+itself shows as damaged, a seam or a contrast change (:mod:`impairments.video.visibility`;
+``contrast_masking`` sets how much a texture's contrast hides a seam);
 ``"difference"`` keeps every block that differs from the clean decode by ``DAMAGED_BLOCK_DIFF``,
 including concealment that looks like intact picture (texture replaced by look-alike texture,
 coherent drift after a dropped picture). Builds made before the visible label existed used
@@ -35,7 +36,7 @@ from impairments.video.base import (
     macroblock_mean_abs_diff,
     pixels_from_macroblock_mask,
 )
-from impairments.video.visibility import visible_damage
+from impairments.video.visibility import CONTRAST_MASKING, visible_damage
 
 # Per-channel mean absolute difference (8-bit levels) from the clean decode above which a
 # macroblock is labelled damaged. Undamaged blocks decode bit-exactly, but concealment of a lost
@@ -79,9 +80,22 @@ class CodecCorruption(VideoImpairment):
     name = "codec_corruption"
     severity_ranges: ClassVar = {s: {**ranges, **_COMMON} for s, ranges in _BY_SEVERITY.items()}
 
-    def __init__(self, severity: int = 3, *, label: str = "visible", **overrides: Any) -> None:
+    def __init__(
+        self,
+        severity: int = 3,
+        *,
+        label: str = "visible",
+        contrast_masking: float = CONTRAST_MASKING,
+        **overrides: Any,
+    ) -> None:
         super().__init__(severity, **overrides)
         self.label = self.subset("label", (label,), LABELS)[0]
+        if not 0.0 <= float(contrast_masking) < float("inf"):
+            raise ValueError(
+                f"{self.name}: contrast_masking must be a finite number >= 0, "
+                f"got {contrast_masking!r}"
+            )
+        self.contrast_masking = float(contrast_masking)
 
     def draw(
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float
@@ -137,7 +151,7 @@ class CodecCorruption(VideoImpairment):
         out, source = x264.decode(damaged, clip.extradata, n_frames, height, width)
         blocks = macroblock_mean_abs_diff(clean, out) >= DAMAGED_BLOCK_DIFF
         if self.label == "visible":
-            blocks = visible_damage(clean, out, blocks)
+            blocks = visible_damage(clean, out, blocks, self.contrast_masking)
         # A frame the decoder never output shows an earlier picture again: it carries exactly
         # that picture's damage (none if it was intact; the freeze itself is not block damage).
         # The grey shown before any picture decodes is not block damage either.
@@ -147,6 +161,11 @@ class CodecCorruption(VideoImpairment):
         params["repeated_frames"] = [int(i) for i in repeated]
         params["keyframes"] = [i for i, p in enumerate(packets) if p.is_keyframe]
         params["damaged_block_diff"] = DAMAGED_BLOCK_DIFF
-        params["label"] = self.label
+        # Recorded only where they differ from what builds made before them did, so those keep
+        # their bytes: no "label" means "difference", no "contrast_masking" means 0.
+        if self.label == "visible":
+            params["label"] = self.label
+            if self.contrast_masking > 0:
+                params["contrast_masking"] = self.contrast_masking
         params["visible"] = bool(blocks.any())
         return out, pixels_from_macroblock_mask(blocks, height, width)

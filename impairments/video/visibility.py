@@ -12,8 +12,11 @@ A differing block counts as visible when the frame itself carries evidence of th
 the way perceptual metrics judge distortions, against what the surrounding picture masks:
 
 * a **seam**: the jump across one of its four macroblock borders grew by more than the block's own
-  texture activity (and by at least ``SEAM_LEVELS``); the staircase edges of misplaced blocks,
-  smeared objects and garbage slices;
+  texture masks: its mean step between neighbouring pixels, its contrast (grey-level standard
+  deviation) times ``contrast_masking``, and at least ``SEAM_LEVELS``; the staircase edges of
+  misplaced blocks, smeared objects and garbage slices. In fine noise a block copied from
+  elsewhere adds a step of about the texture's own contrast at its borders, which the eye does
+  not pick out of the noise; the same step on a smooth picture is a plain edge;
 * a **contrast change**: its standard deviation changed by more than ``CONTRAST_SHARE`` of the
   clean block's (and by at least ``CONTRAST_LEVELS``); texture flattened to a colour, or a smooth
   area filled with garbage.
@@ -32,8 +35,11 @@ from impairments.video.base import MACROBLOCK, macroblock_grid
 
 # A seam must add this many levels (mean over the 16 pixels of the border, over channels).
 SEAM_LEVELS = 4.0
-# A seam must also exceed the block's texture activity times this (contrast masking).
-SEAM_MASKING = 1.0
+# A seam must also exceed the block's grey-level standard deviation times this (contrast
+# masking). 0 judges seams against the mean step alone (the first visible label, used by the
+# block_cpu_visible build): it still marked a third of the differing blocks of noise textures
+# where no damage shows.
+CONTRAST_MASKING = 1.0
 # A contrast change must reach this many levels of standard deviation ...
 CONTRAST_LEVELS = 4.0
 # ... and this share of the clean block's standard deviation.
@@ -100,7 +106,12 @@ def block_contrast(frame: np.ndarray) -> np.ndarray:
     return _blocks(grey, height // MACROBLOCK, width // MACROBLOCK).std(axis=(2, 3))
 
 
-def visible_damage(clean: np.ndarray, damaged: np.ndarray, differs: np.ndarray) -> np.ndarray:
+def visible_damage(
+    clean: np.ndarray,
+    damaged: np.ndarray,
+    differs: np.ndarray,
+    contrast_masking: float = CONTRAST_MASKING,
+) -> np.ndarray:
     """The blocks of ``differs`` (``(T, rows, cols)`` bool) that show a seam or a contrast change
     in ``damaged`` against ``clean`` (both ``(T, H, W, C)`` uint8). Same shape as ``differs``."""
     height, width = clean.shape[1:3]
@@ -109,9 +120,10 @@ def visible_damage(clean: np.ndarray, damaged: np.ndarray, differs: np.ndarray) 
     for index in np.flatnonzero(differs.any(axis=(1, 2))):
         before = _padded(clean[index], rows, cols)
         after = _padded(damaged[index], rows, cols)
-        seam = (border_jumps(after) - border_jumps(before)).max(axis=2)
-        seam_visible = seam >= np.maximum(SEAM_LEVELS, SEAM_MASKING * texture_activity(before))
         contrast_before = block_contrast(before)
+        seam = (border_jumps(after) - border_jumps(before)).max(axis=2)
+        masked = np.maximum(texture_activity(before), contrast_masking * contrast_before)
+        seam_visible = seam >= np.maximum(SEAM_LEVELS, masked)
         change = np.abs(block_contrast(after) - contrast_before)
         contrast_visible = change >= np.maximum(CONTRAST_LEVELS, CONTRAST_SHARE * contrast_before)
         visible[index] = differs[index] & (seam_visible | contrast_visible)

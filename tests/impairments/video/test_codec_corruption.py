@@ -97,9 +97,30 @@ def test_the_visible_label_keeps_a_subset_of_the_difference_label(make_clip, hit
     for label in ("difference", "visible"):
         impairment, params = draw_with_hits([{**hit, "bytes_hit": 10.0}], label=label)
         outs[label], masks[label] = impairment.apply(clip, params, np.random.default_rng(0))
-        assert params["label"] == label
+        assert params.get("label", "difference") == label
     assert np.array_equal(outs["difference"], outs["visible"]), "the label must not change pixels"
-    assert masks["visible"].any() and not (masks["visible"] & ~masks["difference"]).any()
+    assert masks["difference"].any() and not (masks["visible"] & ~masks["difference"]).any()
+    if not hit["drop"]:  # damaged bytes decode as garbage; a drop only shifts this fine texture
+        assert masks["visible"].any()
+
+
+def test_contrast_masking_hides_seams_in_texture(make_clip) -> None:
+    """The first visible label (``contrast_masking=0``) judged seams against the mean step alone
+    and kept more of the blocks a drift leaves in fine texture; masking never adds blocks."""
+    clip = make_clip()
+    kept = {}
+    for masking in (0.0, 1.0):
+        impairment, params = draw_with_hits(
+            [{"frame": 3, "drop": True, "bytes_hit": 1.0}], contrast_masking=masking
+        )
+        kept[masking] = impairment.apply(clip, params, np.random.default_rng(0))[1]
+        assert params.get("contrast_masking", 0.0) == masking
+    assert not (kept[1.0] & ~kept[0.0]).any() and kept[1.0].sum() < kept[0.0].sum()
+
+
+def test_a_negative_contrast_masking_is_refused() -> None:
+    with pytest.raises(ValueError, match="contrast_masking"):
+        impairments.get("codec_corruption", contrast_masking=-1.0)
 
 
 def test_an_unknown_label_is_refused() -> None:
