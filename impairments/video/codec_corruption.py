@@ -15,7 +15,8 @@ itself shows as damaged, a seam or a contrast change (:mod:`impairments.video.vi
 ``"difference"`` keeps every block that differs from the clean decode by ``DAMAGED_BLOCK_DIFF``,
 including concealment that looks like intact picture (texture replaced by look-alike texture,
 coherent drift after a dropped picture). Builds made before the visible label existed used
-``"difference"``; the label is recorded in the parameters.
+``"difference"``; the parameters record ``label`` (absent: difference) and ``contrast_masking``
+(absent: 0).
 
 A draw may leave nothing visible (a hit in the encoder's SEI text, or a concealment that happened
 to be exact): the mask is then empty and ``params["visible"]`` False, and the caller decides
