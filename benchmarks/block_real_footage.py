@@ -48,6 +48,7 @@ from impairments import media_io, registry
 from impairments.sources.video_item import scaled_size
 from impairments.video import x264
 from impairments.video.base import VideoAnnotation
+from impairments.video.codec_corruption import LABELS as CODEC_LABELS
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "benchmarks" / "results" / "block_real_footage.json"
@@ -590,7 +591,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--codec-label",
-        choices=("visible", "difference"),
+        choices=CODEC_LABELS,
         default="visible",
         help="codec_corruption's label: blocks that show damage, or every block that differs",
     )

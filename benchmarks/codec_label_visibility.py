@@ -27,9 +27,10 @@ from tqdm import tqdm
 
 from impairments.registry import get as get_impairment
 from impairments.sources.procedural_video import render
+from impairments.video.base import MACROBLOCK
+from impairments.video.codec_corruption import LABELS
 
 KINDS = ("texture", "crowd", "gradient", "fast_motion")
-MACROBLOCK = 16
 
 
 def block_mean_std(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +90,7 @@ def measure(
             clean = render({**spec, "seed": 1000 + index})
             for severity in severities:
                 masks = {}
-                for label in ("difference", "visible"):
+                for label in LABELS:  # same seed: same pixels, only the mask differs
                     codec = get_impairment("codec_corruption", severity=severity, label=label)
                     damaged, annotation = codec(clean, fps=25.0, seed=100 * index + severity)
                     masks[label] = annotation.macroblock_mask

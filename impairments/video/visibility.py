@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from impairments.video.base import MACROBLOCK, macroblock_grid
+from impairments.video.base import MACROBLOCK, macroblock_grid, macroblock_sums
 
 # A seam must add this many levels (mean over the 16 pixels of the border, over channels).
 SEAM_LEVELS = 4.0
@@ -83,20 +83,15 @@ def border_jumps(frame: np.ndarray) -> np.ndarray:
 def texture_activity(frame: np.ndarray) -> np.ndarray:
     """Mean absolute step between neighbouring pixels inside each macroblock (both directions,
     over channels) of a padded ``(H, W, C)`` frame: ``(rows, cols)``. The seam a texture masks."""
-    height, width = frame.shape[:2]
-    rows, cols = height // MACROBLOCK, width // MACROBLOCK
     horizontal = np.abs(np.diff(frame, axis=1)).mean(axis=2)
     vertical = np.abs(np.diff(frame, axis=0)).mean(axis=2)
     # Steps that cross a block border belong to the seam, not to the texture: zero them.
     horizontal[:, MACROBLOCK - 1 :: MACROBLOCK] = 0.0
     vertical[MACROBLOCK - 1 :: MACROBLOCK] = 0.0
-    horizontal = np.pad(horizontal, ((0, 0), (0, 1)))
-    vertical = np.pad(vertical, ((0, 1), (0, 0)))
+    steps = np.stack([np.pad(horizontal, ((0, 0), (0, 1))), np.pad(vertical, ((0, 1), (0, 0)))])
+    per_block = macroblock_sums(steps)  # (2, rows, cols): both directions
     inside = MACROBLOCK * (MACROBLOCK - 1)  # steps per block in each direction
-    sums = _blocks(horizontal, rows, cols).sum(axis=(2, 3)) + _blocks(vertical, rows, cols).sum(
-        axis=(2, 3)
-    )
-    return sums / (2 * inside)
+    return (per_block[0] + per_block[1]) / (2 * inside)
 
 
 def block_contrast(frame: np.ndarray) -> np.ndarray:
