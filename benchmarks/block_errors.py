@@ -13,7 +13,10 @@ card; v1: ``area_ratio > area_threshold``) and writes:
 - ``<output>.png``: the most confident errors of each kind and group (missed frames with the
   lowest scores, false alarms with the highest), each as frame | true mask | predicted map;
 - ``<output>.json``: every error (shard key, source, frame index, group, content, severity,
-  score, true corrupted-area ratio) and the counts per group, content kind and severity.
+  score, true corrupted-area ratio) and the counts per group, content kind and severity; and, per
+  corruption, how strong the edge of the labelled damage is in missed and in detected frames
+  (median luma step across the true mask's boundary): a miss on a 2-level seam in a smooth
+  gradient asks a different fix (the label) than a miss on a 40-level one (the detector).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from impairments.builder.card import write_json
+from impairments.video.visibility import SEAM_LEVELS
 from training.baselines.blockdetect import content_kind, iter_split
 from training.data.image_decode import sample_group
 from training.detect.frame_runtime import FrameMapModel, load_frame_model
@@ -46,15 +50,48 @@ def _decide(outputs: dict[str, np.ndarray], decision: dict[str, Any], rule: str)
     return outputs["area_ratio"] > float(decision["area_threshold"])
 
 
+def boundary_step(frame: np.ndarray, mask: np.ndarray) -> float:
+    """Median absolute luma step (RGB mean, 0-255 levels) between neighbouring pixels on either
+    side of the mask's edge: how visible the edge of the labelled damage is. NaN without an edge
+    (an empty mask, or one covering the whole frame)."""
+    luma = np.asarray(frame, dtype=np.float32).mean(axis=-1)
+    mask = np.asarray(mask, dtype=bool)
+    steps = [np.abs(np.diff(luma, axis=axis))[np.diff(mask, axis=axis)] for axis in (0, 1)]
+    edge = np.concatenate(steps)
+    return float(np.median(edge)) if edge.size else float("nan")
+
+
+def edge_visibility(edges: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per corruption: count and median :func:`boundary_step` of the missed and the detected
+    frames, and how many of each have an edge fainter than ``SEAM_LEVELS`` (the step the visible
+    codec label asks for)."""
+    out: dict[str, Any] = {}
+    for group in sorted({edge["group"] for edge in edges}):
+        out[group] = {}
+        for outcome in ("missed", "detected"):
+            steps = np.array(
+                [e["boundary_step"] for e in edges if e["group"] == group and e[outcome]]
+            )
+            steps = steps[np.isfinite(steps)]
+            out[group][outcome] = {
+                "count": int(steps.size),
+                "median_boundary_step": round(float(np.median(steps)), 2) if steps.size else None,
+                f"fainter_than_{SEAM_LEVELS:g}_levels": int((steps < SEAM_LEVELS).sum()),
+            }
+    return out
+
+
 def find_errors(
     model: FrameMapModel, shard_dir: Path, split: str, rule: str = "v2"
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
     """Every frame of ``split`` the decision gets wrong (frames, masks and maps kept only for
-    those), and how many frames were scored."""
+    those), how many frames were scored, and the :func:`boundary_step` of every corrupted frame
+    with its group and outcome."""
     if rule not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}, got {rule!r}")
     groups = list(model.card.get("groups") or [])
     errors: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
     pending: list[dict[str, Any]] = []
     total = 0
 
@@ -67,21 +104,35 @@ def find_errors(
             for row, sample in enumerate(batch):
                 meta = sample["json"]
                 truth = bool(int(meta["label_index"]))
+                group = sample_group(meta, groups)
+                name = groups[group] if 0 <= group < len(groups) else "other"
+                step = None
+                if truth:
+                    step = boundary_step(sample["frame.png"], np.asarray(sample["mask.png"]) > 0)
+                    missed = not bool(flagged[row])
+                    edges.append(
+                        {
+                            "group": name,
+                            "missed": missed,
+                            "detected": not missed,
+                            "boundary_step": step,
+                        }
+                    )
                 if bool(flagged[row]) == truth:
                     continue
-                group = sample_group(meta, groups)
                 errors.append(
                     {
                         "kind": "missed" if truth else "false_alarm",
                         "key": sample["__key__"],
                         "source_id": meta.get("source_id"),
                         "frame_index": meta.get("frame_index"),
-                        "group": groups[group] if 0 <= group < len(groups) else "other",
+                        "group": name,
                         "content": content_kind(str(meta.get("source_id") or "")),
                         "severity": int(meta.get("severity") or 0),
                         "score": round(float(outputs["frame_score"][row]), 4),
                         "area_ratio": round(float(outputs["area_ratio"][row]), 4),
                         "true_area_ratio": float(meta.get("area_ratio") or 0.0),
+                        "boundary_step": None if step is None else round(step, 2),
                         "frame": sample["frame.png"],
                         "mask": np.asarray(sample["mask.png"]) > 0,
                         "map": outputs["corruption_map"][row],
@@ -97,7 +148,7 @@ def find_errors(
             flush()
     if pending:
         flush()
-    return errors, total
+    return errors, total, edges
 
 
 def summarise(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -145,7 +196,7 @@ def run(
     per_group: int = 4,
 ) -> dict[str, Any]:
     model = load_frame_model(export)
-    errors, total = find_errors(model, shard_dir, split, rule)
+    errors, total, edges = find_errors(model, shard_dir, split, rule)
     drawn = most_confident(errors, per_group)
     record = {
         "export": str(export),
@@ -155,6 +206,7 @@ def run(
         "threshold": model.decision.get("frame_threshold" if rule == "v2" else "area_threshold"),
         "frames": total,
         "errors": summarise(errors),
+        "edge_visibility": edge_visibility(edges),
         "figure": None,
         "listed": [
             {k: v for k, v in error.items() if k not in ("frame", "mask", "map")}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.block_errors import main
+from benchmarks.block_errors import boundary_step, main
 from training.detect.frame_runtime import load_frame_model
 from training.tune_block_threshold import score_split
 
@@ -48,6 +48,11 @@ def test_errors_are_the_frames_the_decision_gets_wrong(
             assert sum(summary[field].values()) == summary["count"]
     for error in listed:
         assert (error["score"] > threshold) == (error["kind"] == "false_alarm")
+    edges = record["edge_visibility"]
+    counted = sum(cell[o]["count"] for cell in edges.values() for o in ("missed", "detected"))
+    assert counted == int((scored["label"] == 1).sum())  # the tiny build's masks all have edges
+    missed = sum(cell["missed"]["count"] for cell in edges.values())
+    assert missed == record["errors"]["missed"]["count"]
     saved = json.loads((tmp_path / "errors.json").read_text())
     assert saved["listed"] == listed
     if listed:
@@ -87,3 +92,16 @@ def test_missing_shards_are_a_clear_error(block_export: Path, tmp_path: Path, ca
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "nothing" in err and "Traceback" not in err
+
+
+def test_boundary_step_measures_the_edge_of_the_damage() -> None:
+    frame = np.full((64, 64, 3), 100, dtype=np.uint8)
+    mask = np.zeros((64, 64), dtype=bool)
+    mask[16:32, 16:48] = True
+    faint, strong = frame.copy(), frame.copy()
+    faint[mask] += 2
+    strong[mask] += 40
+    assert boundary_step(faint, mask) == pytest.approx(2.0)
+    assert boundary_step(strong, mask) == pytest.approx(40.0)
+    assert np.isnan(boundary_step(frame, np.zeros((64, 64), dtype=bool)))
+    assert np.isnan(boundary_step(frame, np.ones((64, 64), dtype=bool)))
