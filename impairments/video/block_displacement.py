@@ -20,13 +20,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from impairments.registry import register
-from impairments.video.base import MACROBLOCK, VideoImpairment
+from impairments.video.base import MACROBLOCK
 from impairments.video.runs import (
     RUN_SEVERITY_RANGES,
+    RunImpairment,
     draw_run_geometry,
     paste_persisting,
     run_pixel_mask,
-    visible_mask,
 )
 
 FAMILIES = ("spatial_shift", "previous_frame", "row_smear")
@@ -56,7 +56,7 @@ def smeared_down(frame: np.ndarray, region: np.ndarray) -> np.ndarray:
 
 
 @register
-class BlockDisplacement(VideoImpairment):
+class BlockDisplacement(RunImpairment):
     """Runs of macroblocks replaced by displaced or stale content (see module docstring)."""
 
     name = "block_displacement"
@@ -108,4 +108,4 @@ class BlockDisplacement(VideoImpairment):
                 damaged = smeared_down(current, region)
             paste_persisting(out, run, damaged, region)
             regions[run["frame"] : run["frame"] + run["persist_frames"]] |= region
-        return out, visible_mask(frames, out, regions)
+        return out, self.labelled(frames, out, regions, params)

@@ -13,14 +13,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from impairments.registry import register
-from impairments.video.base import MACROBLOCK, VideoImpairment, macroblock_grid
+from impairments.video.base import MACROBLOCK, macroblock_grid
 from impairments.video.runs import (
     RUN_SEVERITY_RANGES,
+    RunImpairment,
     draw_run_geometry,
     paste_persisting,
     run_block_mask,
     run_pixel_mask,
-    visible_mask,
 )
 
 FAMILIES = ("grey", "green", "block_mean", "above")
@@ -57,7 +57,7 @@ def painted(frame: np.ndarray, blocks: np.ndarray, family: str, colour: list[int
 
 
 @register
-class BlockFlat(VideoImpairment):
+class BlockFlat(RunImpairment):
     """Runs of macroblocks filled with one colour each (see module docstring)."""
 
     name = "block_flat"
@@ -91,4 +91,4 @@ class BlockFlat(VideoImpairment):
             damaged = painted(out[run["frame"]], blocks, run["family"], run.get("colour", []))
             paste_persisting(out, run, damaged, region)
             regions[run["frame"] : run["frame"] + run["persist_frames"]] |= region
-        return out, visible_mask(frames, out, regions)
+        return out, self.labelled(frames, out, regions, params)
