@@ -104,11 +104,11 @@ def find_errors(
             for row, sample in enumerate(batch):
                 meta = sample["json"]
                 truth = bool(int(meta["label_index"]))
-                group = sample_group(meta, groups)
-                name = groups[group] if 0 <= group < len(groups) else "other"
+                name = groups[sample_group(meta, groups)]
+                mask = np.asarray(sample["mask.png"]) > 0
                 step = None
                 if truth:
-                    step = boundary_step(sample["frame.png"], np.asarray(sample["mask.png"]) > 0)
+                    step = boundary_step(sample["frame.png"], mask)
                     missed = not bool(flagged[row])
                     edges.append(
                         {
@@ -134,7 +134,7 @@ def find_errors(
                         "true_area_ratio": float(meta.get("area_ratio") or 0.0),
                         "boundary_step": None if step is None else round(step, 2),
                         "frame": sample["frame.png"],
-                        "mask": np.asarray(sample["mask.png"]) > 0,
+                        "mask": mask,
                         "map": outputs["corruption_map"][row],
                     }
                 )

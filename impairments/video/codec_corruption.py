@@ -37,7 +37,12 @@ from impairments.video.base import (
     macroblock_mean_abs_diff,
     pixels_from_macroblock_mask,
 )
-from impairments.video.visibility import CONTRAST_MASKING, visible_damage
+from impairments.video.visibility import (
+    CONTRAST_MASKING,
+    LABELS,
+    checked_contrast_masking,
+    visible_damage,
+)
 
 # Per-channel mean absolute difference (8-bit levels) from the clean decode above which a
 # macroblock is labelled damaged. Undamaged blocks decode bit-exactly, but concealment of a lost
@@ -45,7 +50,6 @@ from impairments.video.visibility import CONTRAST_MASKING, visible_damage
 # blocks sit at 2-6 levels, which no viewer (and no single-frame detector) can see, while visible
 # damage is mostly above 10.
 DAMAGED_BLOCK_DIFF = 6.0
-LABELS = ("visible", "difference")
 
 _COMMON = {"crf": (18.0, 30.0), "slices": (2.0, 8.0), "gop_frames": (12.0, 50.0)}
 # hits: damaged packets per clip; bytes_hit: bytes overwritten per damaged packet (one or two
@@ -91,12 +95,7 @@ class CodecCorruption(VideoImpairment):
     ) -> None:
         super().__init__(severity, **overrides)
         self.label = self.subset("label", (label,), LABELS)[0]
-        if not 0.0 <= float(contrast_masking) < float("inf"):
-            raise ValueError(
-                f"{self.name}: contrast_masking must be a finite number >= 0, "
-                f"got {contrast_masking!r}"
-            )
-        self.contrast_masking = float(contrast_masking)
+        self.contrast_masking = checked_contrast_masking(self.name, contrast_masking)
 
     def draw(
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float

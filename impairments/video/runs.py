@@ -18,7 +18,12 @@ from impairments.video.base import (
     macroblock_grid,
     macroblock_mean_abs_diff,
 )
-from impairments.video.visibility import CONTRAST_MASKING, visible_damage
+from impairments.video.visibility import (
+    CONTRAST_MASKING,
+    LABELS,
+    checked_contrast_masking,
+    visible_damage,
+)
 
 # Per-channel mean absolute change below which a macroblock is not labelled: a block moved onto
 # near-identical content (flat sky onto flat sky) is not visible damage.
@@ -110,9 +115,6 @@ def visible_mask(
     return mask
 
 
-LABELS = ("difference", "visible")
-
-
 class RunImpairment(VideoImpairment):
     """A run-shaped impairment (block displacement, flat blocks) and how it is labelled.
 
@@ -135,12 +137,7 @@ class RunImpairment(VideoImpairment):
     ) -> None:
         super().__init__(severity, **overrides)
         self.label = self.subset("label", (label,), LABELS)[0]
-        if not 0.0 <= float(contrast_masking) < float("inf"):
-            raise ValueError(
-                f"{self.name}: contrast_masking must be a finite number >= 0, "
-                f"got {contrast_masking!r}"
-            )
-        self.contrast_masking = float(contrast_masking)
+        self.contrast_masking = checked_contrast_masking(self.name, contrast_masking)
 
     def labelled(
         self, frames: np.ndarray, out: np.ndarray, regions: np.ndarray, params: dict[str, Any]

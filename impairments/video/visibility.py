@@ -45,6 +45,17 @@ CONTRAST_LEVELS = 4.0
 # ... and this share of the clean block's standard deviation.
 CONTRAST_SHARE = 0.3
 
+# How an impairment labels its damage: "visible" (a seam or contrast change, visible_damage)
+# or "difference" (every block that changed).
+LABELS = ("visible", "difference")
+
+
+def checked_contrast_masking(owner: str, value: float) -> float:
+    """``value`` as a float, or a ValueError naming ``owner``: masking is a finite factor >= 0."""
+    if not 0.0 <= float(value) < float("inf"):
+        raise ValueError(f"{owner}: contrast_masking must be a finite number >= 0, got {value!r}")
+    return float(value)
+
 
 def _padded(frame: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """``(H, W, C)`` -> float32 ``(rows*16, cols*16, C)``, partial blocks filled by edge copies."""
