@@ -118,20 +118,21 @@ def visible_mask(
 class RunImpairment(VideoImpairment):
     """A run-shaped impairment (block displacement, flat blocks) and how it is labelled.
 
-    ``label="difference"`` (the default; every build so far) keeps each damaged macroblock whose
-    mean changed by ``VISIBLE_BLOCK_DIFF`` (2 levels). That keeps blocks nobody sees: a block
-    moved inside a smooth gradient changes by a few levels and leaves a 2-level seam, and the
-    one-stage detector misses exactly those (22 of its 23 missed displacements on the README
-    split have an edge under 4 levels). ``label="visible"`` also asks for the seam or contrast
-    change the visible codec label asks for. The parameters record ``label`` (and
-    ``contrast_masking``) only for it, so every earlier build keeps its bytes.
+    ``label="visible"`` (the default) keeps a damaged macroblock whose mean changed by
+    ``VISIBLE_BLOCK_DIFF`` (2 levels) only when the frame shows it: the seam or contrast change
+    the visible codec label asks for. ``label="difference"`` (every build made before this
+    default) keeps every block whose mean moved, including blocks nobody sees: a block moved
+    inside a smooth gradient changes by a few levels and leaves a 2-level seam, and the one-stage
+    detector missed exactly those (22 of its 23 missed displacements on the README split had an
+    edge under 4 levels). The parameters record ``label`` (and ``contrast_masking``) only for
+    ``visible``, so a build made with ``label=difference`` keeps its earlier bytes.
     """
 
     def __init__(
         self,
         severity: int = 3,
         *,
-        label: str = "difference",
+        label: str = "visible",
         contrast_masking: float = CONTRAST_MASKING,
         **overrides: Any,
     ) -> None:

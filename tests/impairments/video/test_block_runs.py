@@ -1,4 +1,8 @@
-"""block_displacement and block_flat: damage lies exactly where the mask says, in runs of blocks."""
+"""block_displacement and block_flat: damage lies exactly where the mask says, in runs of blocks.
+
+The geometry tests use ``label="difference"`` (every block whose mean moved): the default
+``visible`` label keeps a subset of it (tests/impairments/video/test_run_label.py).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,9 @@ def test_changed_pixels_are_masked_and_masked_pixels_changed(
 ) -> None:
     clip = make_clip(height=size[0], width=size[1])
     for seed in range(3):
-        out, annotation = impairments.get(name, severity=4, families=(family,))(clip, seed=seed)
+        out, annotation = impairments.get(
+            name, severity=4, families=(family,), label="difference"
+        )(clip, seed=seed)
         changed = (out != clip).any(axis=-1)
         assert annotation.mask.any()
         assert not (changed & ~annotation.mask).any(), "pixels changed outside the mask"
@@ -51,7 +57,7 @@ def test_severity_raises_the_damaged_area_on_average(name: str, make_clip) -> No
 def test_runs_are_consecutive_blocks_and_persist(name: str, make_clip) -> None:
     clip = make_clip()
     single_run = {"runs": (1, 1), "run_rows": (0.5, 0.5), "persist_frames": (3, 3)}
-    impairment = impairments.get(name, severity=3, **single_run)
+    impairment = impairments.get(name, severity=3, label="difference", **single_run)
     rng = np.random.default_rng(4)
     params = impairment.draw(rng, clip.shape[:3], 25.0)
     params["runs"][0].update(frame=5, start_block=10)

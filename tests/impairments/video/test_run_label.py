@@ -1,7 +1,7 @@
 """The visible label of block_displacement and block_flat: a seam or contrast change is required.
 
-The default (``difference``) keeps every block whose mean moved by 2 levels, and records nothing
-new, so every earlier build keeps its bytes; ``visible`` drops blocks whose edge nobody sees.
+The default (``visible``) drops blocks whose edge nobody sees; ``difference`` keeps every block
+whose mean moved by 2 levels and records nothing new, so every earlier build keeps its bytes.
 """
 
 from __future__ import annotations
@@ -43,14 +43,23 @@ def test_a_faint_block_is_kept_by_difference_and_dropped_by_visible() -> None:
 
 
 @pytest.mark.parametrize("name", RUN_IMPAIRMENTS)
-def test_default_label_records_nothing_new(name: str, make_clip) -> None:
+def test_default_label_is_visible(name: str, make_clip) -> None:
     clip = make_clip()
     out, annotation = impairments.get(name, severity=4)(clip, seed=3)
+    seen, visible = impairments.get(name, severity=4, label="visible")(clip, seed=3)
+    assert np.array_equal(out, seen)
+    assert np.array_equal(annotation.mask, visible.mask)
+    assert annotation.params == visible.params
+    assert annotation.params["label"] == "visible"
+
+
+@pytest.mark.parametrize("name", RUN_IMPAIRMENTS)
+def test_difference_label_records_nothing_new(name: str, make_clip) -> None:
+    """Builds made before the visible default rebuild byte for byte with label=difference."""
+    clip = make_clip()
+    _, annotation = impairments.get(name, severity=4, label="difference")(clip, seed=3)
     assert "label" not in annotation.params
     assert "contrast_masking" not in annotation.params
-    regions_only = impairments.get(name, severity=4, label="difference")(clip, seed=3)
-    assert np.array_equal(out, regions_only[0])
-    assert np.array_equal(annotation.mask, regions_only[1].mask)
 
 
 @pytest.mark.parametrize("name", RUN_IMPAIRMENTS)
@@ -58,7 +67,7 @@ def test_visible_label_is_a_subset_with_the_same_pixels(name: str, make_clip) ->
     clip = make_clip()
     kept = []
     for seed in range(4):
-        out, difference = impairments.get(name, severity=4)(clip, seed=seed)
+        out, difference = impairments.get(name, severity=4, label="difference")(clip, seed=seed)
         seen, visible = impairments.get(name, severity=4, label="visible")(clip, seed=seed)
         assert np.array_equal(out, seen), "the label must not change the damage"
         assert not (visible.mask & ~difference.mask).any()
