@@ -26,9 +26,9 @@ def test_changed_pixels_are_masked_and_masked_pixels_changed(
 ) -> None:
     clip = make_clip(height=size[0], width=size[1])
     for seed in range(3):
-        out, annotation = impairments.get(
-            name, severity=4, families=(family,), label="difference"
-        )(clip, seed=seed)
+        out, annotation = impairments.get(name, severity=4, families=(family,), label="difference")(
+            clip, seed=seed
+        )
         changed = (out != clip).any(axis=-1)
         assert annotation.mask.any()
         assert not (changed & ~annotation.mask).any(), "pixels changed outside the mask"
