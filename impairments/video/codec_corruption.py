@@ -33,14 +33,11 @@ import numpy as np
 from impairments.registry import register
 from impairments.video import x264
 from impairments.video.base import (
-    VideoImpairment,
     macroblock_mean_abs_diff,
     pixels_from_macroblock_mask,
 )
 from impairments.video.visibility import (
-    CONTRAST_MASKING,
-    LABELS,
-    checked_contrast_masking,
+    VisiblyLabelled,
     visible_damage,
 )
 
@@ -79,23 +76,11 @@ def damaged_packet(packet: av.Packet, amount: int) -> av.Packet | None:
 
 
 @register
-class CodecCorruption(VideoImpairment):
+class CodecCorruption(VisiblyLabelled):
     """Packet damage and drops in a sliced x264 stream, labelled against the clean decode."""
 
     name = "codec_corruption"
     severity_ranges: ClassVar = {s: {**ranges, **_COMMON} for s, ranges in _BY_SEVERITY.items()}
-
-    def __init__(
-        self,
-        severity: int = 3,
-        *,
-        label: str = "visible",
-        contrast_masking: float = CONTRAST_MASKING,
-        **overrides: Any,
-    ) -> None:
-        super().__init__(severity, **overrides)
-        self.label = self.subset("label", (label,), LABELS)[0]
-        self.contrast_masking = checked_contrast_masking(self.name, contrast_masking)
 
     def draw(
         self, rng: np.random.Generator, shape: tuple[int, int, int], fps: float

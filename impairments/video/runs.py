@@ -14,14 +14,12 @@ import numpy as np
 
 from impairments.video.base import (
     MACROBLOCK,
-    VideoImpairment,
     macroblock_grid,
     macroblock_mean_abs_diff,
 )
 from impairments.video.visibility import (
     CONTRAST_MASKING,
-    LABELS,
-    checked_contrast_masking,
+    VisiblyLabelled,
     visible_damage,
 )
 
@@ -115,7 +113,7 @@ def visible_mask(
     return mask
 
 
-class RunImpairment(VideoImpairment):
+class RunImpairment(VisiblyLabelled):
     """A run-shaped impairment (block displacement, flat blocks) and how it is labelled.
 
     ``label="visible"`` (the default) keeps a damaged macroblock whose mean changed by
@@ -127,18 +125,6 @@ class RunImpairment(VideoImpairment):
     edge under 4 levels). The parameters record ``label`` (and ``contrast_masking``) only for
     ``visible``, so a build made with ``label=difference`` keeps its earlier bytes.
     """
-
-    def __init__(
-        self,
-        severity: int = 3,
-        *,
-        label: str = "visible",
-        contrast_masking: float = CONTRAST_MASKING,
-        **overrides: Any,
-    ) -> None:
-        super().__init__(severity, **overrides)
-        self.label = self.subset("label", (label,), LABELS)[0]
-        self.contrast_masking = checked_contrast_masking(self.name, contrast_masking)
 
     def labelled(
         self, frames: np.ndarray, out: np.ndarray, regions: np.ndarray, params: dict[str, Any]

@@ -29,9 +29,16 @@ frame-level failure for a black/grey-frame check, not block damage).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from impairments.video.base import MACROBLOCK, macroblock_grid, macroblock_sums
+from impairments.video.base import (
+    MACROBLOCK,
+    VideoImpairment,
+    macroblock_grid,
+    macroblock_sums,
+)
 
 # A seam must add this many levels (mean over the 16 pixels of the border, over channels).
 SEAM_LEVELS = 4.0
@@ -50,11 +57,30 @@ CONTRAST_SHARE = 0.3
 LABELS = ("visible", "difference")
 
 
-def checked_contrast_masking(owner: str, value: float) -> float:
-    """``value`` as a float, or a ValueError naming ``owner``: masking is a finite factor >= 0."""
-    if not 0.0 <= float(value) < float("inf"):
-        raise ValueError(f"{owner}: contrast_masking must be a finite number >= 0, got {value!r}")
-    return float(value)
+class VisiblyLabelled(VideoImpairment):
+    """A block impairment whose label is ``visible`` (the default) or ``difference``.
+
+    The one place that reads and checks ``label`` and ``contrast_masking``, so codec damage and
+    the run impairments refuse the same bad values with the same messages. What each records in
+    its parameters stays with it: builds made before each label change keep their bytes.
+    """
+
+    def __init__(
+        self,
+        severity: int = 3,
+        *,
+        label: str = "visible",
+        contrast_masking: float = CONTRAST_MASKING,
+        **overrides: Any,
+    ) -> None:
+        super().__init__(severity, **overrides)
+        self.label = self.subset("label", (label,), LABELS)[0]
+        if not 0.0 <= float(contrast_masking) < float("inf"):
+            raise ValueError(
+                f"{self.name}: contrast_masking must be a finite number >= 0, "
+                f"got {contrast_masking!r}"
+            )
+        self.contrast_masking = float(contrast_masking)
 
 
 def _padded(frame: np.ndarray, rows: int, cols: int) -> np.ndarray:
