@@ -69,8 +69,9 @@ def edge_visibility(edges: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for group in sorted({edge["group"] for edge in edges}):
         out[group] = {}
         for outcome in ("missed", "detected"):
+            missed = outcome == "missed"
             steps = np.array(
-                [e["boundary_step"] for e in edges if e["group"] == group and e[outcome]]
+                [e["boundary_step"] for e in edges if e["group"] == group and e["missed"] == missed]
             )
             steps = steps[np.isfinite(steps)]
             out[group][outcome] = {
@@ -109,14 +110,8 @@ def find_errors(
                 step = None
                 if truth:
                     step = boundary_step(sample["frame.png"], mask)
-                    missed = not bool(flagged[row])
                     edges.append(
-                        {
-                            "group": name,
-                            "missed": missed,
-                            "detected": not missed,
-                            "boundary_step": step,
-                        }
+                        {"group": name, "missed": not bool(flagged[row]), "boundary_step": step}
                     )
                 if bool(flagged[row]) == truth:
                     continue
