@@ -48,7 +48,7 @@ from impairments import media_io, registry
 from impairments.sources.video_item import scaled_size
 from impairments.video import x264
 from impairments.video.base import VideoAnnotation
-from impairments.video.codec_corruption import LABELS as CODEC_LABELS
+from impairments.video.visibility import LABELS as CODEC_LABELS
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "benchmarks" / "results" / "block_real_footage.json"

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from impairments.registry import get as get_impairment
 from impairments.sources.procedural_video import render
 from impairments.video.base import MACROBLOCK
-from impairments.video.codec_corruption import LABELS
+from impairments.video.visibility import LABELS
 
 KINDS = ("texture", "crowd", "gradient", "fast_motion")
 
