@@ -60,6 +60,8 @@ def load_network(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         "dataset_card_sha256": checkpoint.get("dataset_card_sha256"),
         "epoch": checkpoint.get("epoch"),
         "global_step": checkpoint.get("global_step"),
+        # Set by training.average_checkpoints: the checkpoints and weights this one averages.
+        "averaged_from": checkpoint.get("averaged_from"),
     }
     return net, meta
 

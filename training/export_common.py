@@ -111,6 +111,7 @@ def provenance(
             "source": str(checkpoint),
             "epoch": meta["epoch"],
             "global_step": meta["global_step"],
+            **({"averaged_from": meta["averaged_from"]} if meta.get("averaged_from") else {}),
         },
         "files": {"onnx": ONNX_FILE, "torchscript": TORCHSCRIPT_FILE, "checkpoint": CKPT_FILE},
         "versions": {
