@@ -29,6 +29,7 @@ def test_threshold_is_the_val_optimum_and_reaches_every_runtime(
     record = main([str(export), "--shards", str(shards), "--output", str(tmp_path / "r.json")])
 
     chosen = record["frame_threshold"]
+    assert record["export"] == str(export)  # which model the record is about
     assert 0.0 <= chosen <= 1.0
     grid = np.concatenate([[0.0, 1.0], np.unique(val["score"]), np.linspace(0, 1, 201)])
     best = max(_balanced_accuracy(val["score"], val["label"], t) for t in grid)
@@ -81,3 +82,32 @@ def test_content_kind_names_what_the_frame_shows(source_id: str, kind: str) -> N
     from training.baselines.blockdetect import content_kind
 
     assert content_kind(source_id) == kind
+
+
+def test_val_of_more_builds_is_pooled(
+    block_export: Path, tiny_block_build: Path, tmp_path: Path
+) -> None:
+    """``--val-shards`` adds other builds' val frames to the tuning: the threshold is the optimum
+    over all of them, and the record says which builds and how many frames each gave."""
+    export = tmp_path / "export"
+    shutil.copytree(block_export, export)
+    shards = tiny_block_build / "data" / "shards" / "block_corruption"
+    other = tmp_path / "other build"  # its val: the first build's test frames
+    other.mkdir()
+    shutil.copy(shards / "test-000000.tar", other / "val-000000.tar")
+    model = load_frame_model(export)
+    parts = [score_split(model, shards, "val"), score_split(model, shards, "test")]
+    scores = np.concatenate([p["score"] for p in parts])
+    labels = np.concatenate([p["label"] for p in parts])
+
+    record = main([str(export), "--shards", str(shards), "--val-shards", str(other)])
+
+    grid = np.concatenate([[0.0, 1.0], np.unique(scores), np.linspace(0, 1, 201)])
+    best = max(_balanced_accuracy(scores, labels, t) for t in grid)
+    assert record["val"]["bal_acc"] == pytest.approx(best)
+    chosen = record["frame_threshold"]
+    assert _balanced_accuracy(scores, labels, chosen) == pytest.approx(best, abs=1e-6)
+    assert record["val"]["frames"] == len(labels)
+    assert record["val"]["frames_per_build"] == {str(shards): 8, str(other): 8}
+    assert record["chosen_on"] == f"{shards}/val-*.tar + {other}/val-*.tar"
+    assert list(record["test"]) == [str(shards)]  # the pooled builds' tests are not scored
