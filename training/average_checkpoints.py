@@ -35,12 +35,14 @@ from training.checkpoints import model_config, read_checkpoint
 DECISION_SUFFIX = "_threshold"
 
 
+def _detector_name(checkpoint: dict[str, Any]) -> str | None:
+    return (checkpoint.get("detector") or {}).get("name")
+
+
 def _check_compatible(paths: Sequence[Path], checkpoints: Sequence[dict[str, Any]]) -> None:
     first, first_config = checkpoints[0], model_config(checkpoints[0])
     for path, checkpoint in zip(paths[1:], checkpoints[1:], strict=True):
-        if (checkpoint.get("detector") or {}).get("name") != (first.get("detector") or {}).get(
-            "name"
-        ):
+        if _detector_name(checkpoint) != _detector_name(first):
             raise ValueError(f"{path}: another detector than {paths[0]}; cannot average them")
         if model_config(checkpoint) != first_config:
             raise ValueError(
@@ -67,10 +69,11 @@ def average_state(
     return averaged
 
 
-def average_checkpoints(
-    paths: Sequence[str | Path], output: str | Path, weights: Sequence[float] | None = None
-) -> Path:
-    """Write the weighted average of ``paths`` to ``output`` (a training checkpoint)."""
+def averaged_checkpoint(
+    paths: Sequence[str | Path], weights: Sequence[float] | None = None
+) -> dict[str, Any]:
+    """The weighted average of ``paths`` as a training checkpoint (``averaged_from`` records
+    each member, its normalised weight, step and data)."""
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise ValueError("give at least two checkpoints to average")
@@ -83,7 +86,7 @@ def average_checkpoints(
     checkpoints = [read_checkpoint(p) for p in paths]
     _check_compatible(paths, checkpoints)
     first = checkpoints[0]
-    out = {
+    return {
         "state_dict": average_state([c["state_dict"] for c in checkpoints], weights),
         "detector": first.get("detector"),
         "model_config": first["model_config"],
@@ -103,9 +106,19 @@ def average_checkpoints(
             for path, weight, checkpoint in zip(paths, weights, checkpoints, strict=True)
         ],
     }
+
+
+def average_checkpoints(
+    paths: Sequence[str | Path], output: str | Path, weights: Sequence[float] | None = None
+) -> Path:
+    """Write the weighted average of ``paths`` to ``output`` (a training checkpoint)."""
+    return _save(averaged_checkpoint(paths, weights), output)
+
+
+def _save(checkpoint: dict[str, Any], output: str | Path) -> Path:
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(out, output)
+    torch.save(checkpoint, output)
     return output
 
 
@@ -116,12 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True, help="where to write the average")
     args = parser.parse_args(argv)
     try:
-        out = average_checkpoints(args.checkpoints, args.output, args.weights)
+        checkpoint = averaged_checkpoint(args.checkpoints, args.weights)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    record = torch.load(out, map_location="cpu", weights_only=True)["averaged_from"]
-    print(json.dumps({"output": str(out), "averaged_from": record}, indent=2))
+    out = _save(checkpoint, args.output)
+    print(json.dumps({"output": str(out), "averaged_from": checkpoint["averaged_from"]}, indent=2))
     return 0
 
 
