@@ -70,7 +70,8 @@ class BuiltinVideo:
     one photo share a split group so no photo appears in two splits), ``items_per_kind`` per
     synthetic scene kind, each ``duration_s`` long at ``fps`` and ``height`` x ``width``.
     ``photo_noise`` (``[low, high]`` gaussian sigma in levels, drawn per take) gives the photo
-    takes a camera's sensor noise; off by default so other builds keep their bytes.
+    takes a camera's sensor noise; off by default so other builds keep their bytes. ``photos``
+    may also name the ``EXTRA_PHOTOS`` of ``impairments.sources.procedural_video``.
     """
 
     items_per_kind: int = 12
@@ -85,13 +86,20 @@ class BuiltinVideo:
     photo_noise: list[float] | None = None
 
     def items(self, seed: int) -> tuple[list[SourceItem], list[dict[str, str]]]:
-        from impairments.sources.procedural_video import KINDS, PHOTOS
+        from impairments.sources.procedural_video import (
+            DEFAULT_PHOTO_LICENCE,
+            EXTRA_PHOTOS,
+            KINDS,
+            PHOTO_LICENCES,
+            PHOTOS,
+        )
 
         if min(self.items_per_kind, self.photo_items) < 0 or self.duration_s <= 0:
             raise ValueError("sources.video: item counts must be >= 0 and duration_s > 0")
         photos = list(self.photos) if self.photos is not None else list(PHOTOS)
         kinds = list(self.kinds) if self.kinds is not None else list(KINDS)
-        for name, chosen, known in (("photos", photos, PHOTOS), ("kinds", kinds, KINDS)):
+        known_photos = PHOTOS + EXTRA_PHOTOS
+        for name, chosen, known in (("photos", photos, known_photos), ("kinds", kinds, KINDS)):
             if set(chosen) - set(known):
                 raise ValueError(
                     f"sources.video.{name}: unknown {sorted(set(chosen) - set(known))}; "
@@ -121,7 +129,8 @@ class BuiltinVideo:
                 id=item_id,
                 generator={**recipe, **shape, "seed": int(unit_hash(f"{seed}/{item_id}") * 2**31)},
                 group=group,
-                licence="generated (Apache-2.0, this project); photos: scikit-image data",
+                licence="generated (Apache-2.0, this project); photos: "
+                + PHOTO_LICENCES.get(str(recipe.get("photo")), DEFAULT_PHOTO_LICENCE),
             )
             for item_id, group, recipe in recipes
         ]

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from impairments.sources import BuiltinSource
-from impairments.sources.procedural_video import KINDS, render
+from impairments.sources.procedural_video import (
+    EXTRA_PHOTOS,
+    KINDS,
+    PHOTO_LICENCES,
+    PHOTOS,
+    load_photo,
+    render,
+)
 
 
 @pytest.mark.parametrize("kind", [*KINDS, "photo"])
@@ -70,3 +77,19 @@ def test_builtin_photo_noise_is_drawn_per_take_within_the_range() -> None:
     assert [i.generator["seed"] for i in quiet] == [i.generator["seed"] for i in noisy]
     with pytest.raises(ValueError, match="photo_noise"):
         BuiltinSource(media="video", video={**video, "photo_noise": [2.0, 1.0]}).items()
+
+
+@pytest.mark.parametrize("name", EXTRA_PHOTOS)
+def test_extra_photos_are_real_rgb_pictures_and_only_used_when_named(name: str) -> None:
+    photo = load_photo(name)
+    assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
+    assert min(photo.shape[:2]) >= 400 and photo.std() > 20  # a real, busy picture
+    assert name not in PHOTOS  # opt-in: default builds keep their bytes
+    video = {"items_per_kind": 0, "photo_items": 1, "clips": False}
+    default, _ = BuiltinSource(seed=5, media="video", video=video).items()
+    assert f"photo/{name}" not in {item.split_group for item in default}
+    named, _ = BuiltinSource(seed=5, media="video", video={**video, "photos": [name]}).items()
+    assert [item.split_group for item in named] == [f"photo/{name}"]
+    licence = named[0].licence
+    assert ("CC BY 2.0" in licence) if name in PHOTO_LICENCES else ("scikit-image" in licence)
+    assert all("scikit-image data" in item.licence for item in default)
