@@ -346,13 +346,23 @@ class Columns:
 
 
 def evaluate(
-    columns: dict[str, np.ndarray], area_threshold: float, blockdetect_cut: float | None
+    columns: dict[str, np.ndarray],
+    area_threshold: float,
+    blockdetect_cut: float | None,
+    v2_thresholds: Sequence[float] = (),
 ) -> dict[str, Any]:
-    """Balanced accuracy, hard-negative false alarms and ROC AUC of v1, v2 and blockdetect."""
+    """Balanced accuracy, hard-negative false alarms and ROC AUC of v1, v2 and blockdetect.
+
+    ``v2_thresholds`` adds ``v2@<t>`` entries: the same v2 scores cut at other thresholds than
+    the export's (a val threshold and the fixed 0.5 can disagree, and a rerun costs minutes).
+    """
     label, group, severity = columns["label"], columns["group"], columns["severity"]
     hard = group == ALL_GROUPS.index(HARD_NEGATIVE_GROUP)
     flags = {"v1": columns["area_pred"] > area_threshold, "v2": columns["v2"]}
     scores = {"v1": columns["area_pred"], "v2": columns["score"]}
+    for cut in v2_thresholds:
+        flags[f"v2@{cut:g}"] = columns["score"] > cut
+        scores[f"v2@{cut:g}"] = columns["score"]
     have_blockdetect = not np.isnan(columns["blockdetect"]).any()
     if have_blockdetect:
         scores["blockdetect"] = columns["blockdetect"]
@@ -393,7 +403,8 @@ def table(results: dict[str, Any], labels: dict[str, Any]) -> str:
     def fmt(value: float | None, width: int) -> str:
         return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
 
-    for name in ("v1", "v2", "blockdetect"):
+    extra = [name for name in results if name.startswith("v2@")]
+    for name in ("v1", "v2", *extra, "blockdetect"):
         entry = results.get(name)
         if entry is None:
             continue
@@ -532,7 +543,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     threshold = resolve_blockdetect_threshold(args)
     area_threshold = float(decision.get("area_threshold", 0.07))
     cut = threshold["threshold"] if threshold else None
-    results = evaluate(columns.arrays(), area_threshold, cut)
+    results = evaluate(columns.arrays(), area_threshold, cut, args.v2_thresholds)
     finished = time.perf_counter()
     return {
         "benchmark": "block corruption on real footage (codec_corruption: x264 + noise bsf)",
@@ -603,6 +614,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="block_corruption shards whose val split sets blockdetect's threshold",
     )
     parser.add_argument("--blockdetect-threshold", type=float, default=None)
+    parser.add_argument(
+        "--v2-thresholds", type=float, nargs="*", default=[],
+        help="also report v2 cut at these thresholds (e.g. 0.5 beside the export's val threshold)",
+    )  # fmt: skip
     parser.add_argument("--no-blockdetect", action="store_true", help="skip the ffmpeg baseline")
     parser.add_argument(
         "--work-dir",

@@ -166,6 +166,13 @@ def test_evaluate_scores_real_frames_and_counts_hard_negative_alarms_apart() -> 
     assert block["bal_acc"] == 1.0 and block["roc_auc"] == 1.0
     assert v2["with_hard_negatives_bal_acc"] == pytest.approx((5 / 6 + 0.5) / 2)
     assert results["area_ratio_error"]["mean_abs_error_corrupted_frames"] == pytest.approx(0.2)
+    cut = bench.evaluate(columns, area_threshold=0.07, blockdetect_cut=1.5, v2_thresholds=[0.25])
+    assert cut["v2@0.25"]["per_class_recall"] == {"clean": 1.0, "corrupted": 1.0}
+    assert cut["v2@0.25"]["hard_negative_false_alarm_rate"] == 0.25
+    assert cut["v2@0.25"]["roc_auc"] == v2["roc_auc"] and cut["v2"] == v2
+    labels = {"clean_frames": 4, "corrupted_frames": 2, "tiny_area_share": 0.0,
+              "hard_negative_frames": 4}  # fmt: skip
+    assert "v2@0.25" in bench.table(cut, labels)
 
 
 def test_table_lists_each_decision() -> None:
