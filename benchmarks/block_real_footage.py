@@ -361,8 +361,8 @@ def evaluate(
     flags = {"v1": columns["area_pred"] > area_threshold, "v2": columns["v2"]}
     scores = {"v1": columns["area_pred"], "v2": columns["score"]}
     for cut in v2_thresholds:
-        flags[f"v2@{cut:g}"] = columns["score"] > cut
-        scores[f"v2@{cut:g}"] = columns["score"]
+        name = f"v2@{cut:g}"
+        flags[name], scores[name] = columns["score"] > cut, columns["score"]
     have_blockdetect = not np.isnan(columns["blockdetect"]).any()
     if have_blockdetect:
         scores["blockdetect"] = columns["blockdetect"]

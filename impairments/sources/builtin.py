@@ -88,8 +88,8 @@ class BuiltinVideo:
     def items(self, seed: int) -> tuple[list[SourceItem], list[dict[str, str]]]:
         from impairments.sources.procedural_video import (
             DEFAULT_PHOTO_LICENCE,
-            EXTRA_PHOTOS,
             KINDS,
+            KNOWN_PHOTOS,
             PHOTO_LICENCES,
             PHOTOS,
         )
@@ -98,8 +98,7 @@ class BuiltinVideo:
             raise ValueError("sources.video: item counts must be >= 0 and duration_s > 0")
         photos = list(self.photos) if self.photos is not None else list(PHOTOS)
         kinds = list(self.kinds) if self.kinds is not None else list(KINDS)
-        known_photos = PHOTOS + EXTRA_PHOTOS
-        for name, chosen, known in (("photos", photos, known_photos), ("kinds", kinds, KINDS)):
+        for name, chosen, known in (("photos", photos, KNOWN_PHOTOS), ("kinds", kinds, KINDS)):
             if set(chosen) - set(known):
                 raise ValueError(
                     f"sources.video.{name}: unknown {sorted(set(chosen) - set(known))}; "

@@ -39,12 +39,33 @@ PHOTOS = (
 )
 
 
+def _scikit_learn_sample(file: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        from sklearn.datasets import load_sample_image
+
+        return np.asarray(load_sample_image(file))
+
+    return load
+
+
+def _motorcycle_left_view() -> np.ndarray:
+    import skimage.data
+
+    return np.asarray(skimage.data.stereo_motorcycle()[0])
+
+
 # More real photos shipped in installed wheels, named in ``sources.video.photos`` to use them. They
 # are not in the default list: every default build would gain items and change its bytes. The
 # three are busy real scenes (trees and roofs, petals, machinery) the default photos lack: the
 # detector's false alarms on real footage are foliage and crowds, and the default photos with
 # foliage-like texture (grass) hash to the val split.
-EXTRA_PHOTOS = ("china", "flower", "motorcycle")
+_EXTRA_PHOTO_LOADERS: dict[str, Callable[[], np.ndarray]] = {
+    "china": _scikit_learn_sample("china.jpg"),
+    "flower": _scikit_learn_sample("flower.jpg"),
+    "motorcycle": _motorcycle_left_view,
+}
+EXTRA_PHOTOS = tuple(_EXTRA_PHOTO_LOADERS)
+KNOWN_PHOTOS = PHOTOS + EXTRA_PHOTOS
 PHOTO_LICENCES = {
     "china": "CC BY 2.0, danielbuechele on Flickr (scikit-learn sample image china.jpg)",
     "flower": "CC BY 2.0, vultilion on Flickr (scikit-learn sample image flower.jpg)",
@@ -52,23 +73,16 @@ PHOTO_LICENCES = {
 DEFAULT_PHOTO_LICENCE = "scikit-image data"
 
 
-def _photo_pixels(name: str) -> np.ndarray:
-    if name in ("china", "flower"):
-        from sklearn.datasets import load_sample_image
-
-        return np.asarray(load_sample_image(f"{name}.jpg"))
-    import skimage.data
-
-    if name == "motorcycle":
-        return np.asarray(skimage.data.stereo_motorcycle()[0])  # the left view
-    return np.asarray(getattr(skimage.data, name)())
-
-
 def load_photo(name: str) -> np.ndarray:
     """A bundled photo as RGB uint8 ``(H, W, 3)``; grey ones are replicated to three channels."""
-    if name not in PHOTOS + EXTRA_PHOTOS:
-        raise ValueError(f"unknown photo {name!r}; known: {list(PHOTOS + EXTRA_PHOTOS)}")
-    image = _photo_pixels(name)
+    if name not in KNOWN_PHOTOS:
+        raise ValueError(f"unknown photo {name!r}; known: {list(KNOWN_PHOTOS)}")
+    if name in _EXTRA_PHOTO_LOADERS:
+        image = _EXTRA_PHOTO_LOADERS[name]()
+    else:
+        import skimage.data
+
+        image = np.asarray(getattr(skimage.data, name)())
     if image.ndim == 2:
         image = np.repeat(image[..., np.newaxis], 3, axis=2)
     return np.ascontiguousarray(image[..., :3].astype(np.uint8))
