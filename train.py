@@ -80,7 +80,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
-    log_hyperparameters(loggers, cfg, datamodule.card_sha256, module)
+    log_hyperparameters(
+        loggers, cfg, datamodule.card_sha256, module, getattr(datamodule, "extra_train_cards", {})
+    )
 
     metrics: dict[str, Any] = {}
     best = cfg.get("ckpt_path")

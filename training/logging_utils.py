@@ -63,12 +63,19 @@ def config_hash(cfg: DictConfig) -> str:
 
 
 def log_hyperparameters(
-    loggers: list[Logger], cfg: DictConfig, card_sha256: str | None, model: Any
+    loggers: list[Logger],
+    cfg: DictConfig,
+    card_sha256: str | None,
+    model: Any,
+    extra_train_cards: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """Send the resolved config plus the identifiers of data and code to every logger."""
+    """Send the resolved config plus the identifiers of data and code to every logger
+    (``extra_train_cards``: card path -> sha256 of the builds trained on beside the main one)."""
     params = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(params, dict)
     params["dataset_card_sha256"] = card_sha256
+    if extra_train_cards:
+        params["extra_train_card_sha256"] = dict(extra_train_cards)
     params["config_sha256"] = config_hash(cfg)
     params["git_commit"] = git_commit(cfg.paths.root_dir)
     params["model/params_total"] = sum(p.numel() for p in model.parameters())

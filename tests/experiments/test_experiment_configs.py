@@ -38,3 +38,18 @@ def test_real_recordings_evaluates_a_checkpoint_on_the_real_build() -> None:
 def test_search_base_spells_out_the_swept_model_size_keys() -> None:
     cfg = compose_with(["experiment=audio_artifact_search_base"])
     assert list(cfg.detector.model.backbone_kwargs) == ["widths", "hidden"]
+
+
+@pytest.mark.parametrize(
+    "name", ["block_corruption_cpu_catalogue", "block_corruption_cpu_catalogue_heavy"]
+)
+def test_catalogue_stages_train_on_a_second_build(name: str) -> None:
+    """The catalogue stages add the catalogue build's train split to the main build's; val and
+    test stay the main build's (the sixth stage's, so their val numbers compare)."""
+    cfg = compose_with([f"experiment={name}", "init_from=x.ckpt"])
+    data = cfg.detector.data
+    assert data.shard_dir.endswith("shards/block_cpu_seed31")
+    (extra,) = data.extra_train
+    assert set(extra) == {"shard_dir", "card_path", "repeats"} and extra.repeats >= 1
+    assert extra.shard_dir.endswith("shards/block_catalogue_train")
+    assert extra.card_path.endswith("data_manifests/block_catalogue_train.card.json")

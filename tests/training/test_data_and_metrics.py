@@ -86,3 +86,29 @@ def test_metrics_balanced_accuracy_and_severity() -> None:
     assert report["per_severity_accuracy"]["1"] == {"accuracy": 1.0, "count": 2}
     assert report["per_class_severity_accuracy"]["hum"]["5"] == {"accuracy": 0.0, "count": 1}
     assert report["confusion_matrix"]["rows_true_cols_pred"][1] == [1, 1, 0]
+
+
+def test_extra_train_builds_join_the_train_split_only(tiny_build: Path, tmp_path: Path) -> None:
+    """A second build's train shards (here the same build, repeated twice) join the epoch with
+    their own card's counts; val stays the main build's; a malformed entry is refused."""
+    extra = {
+        "shard_dir": str(tiny_build / "data" / "shards" / "audio_artifact"),
+        "card_path": str(tiny_build / "data_manifests" / "audio_artifact.card.json"),
+        "repeats": 2,
+    }
+    data = datamodule(tiny_build, 2, extra_train=[extra])
+    data.setup()
+    train = data.train_dataloader()
+    keys = [key for batch in train for key in batch["key"]]
+    assert len(keys) == 120 and len(set(keys)) == 40
+    assert len(list(train)) == len(train)
+    assert sum(len(batch["key"]) for batch in data.val_dataloader()) == 40
+    assert list(data.extra_train_cards.values()) == [data.card_sha256]
+    with pytest.raises(ValueError, match="shard_dir and card_path"):
+        datamodule(tiny_build, 0, extra_train=[{"shard_dir": extra["shard_dir"]}])
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        datamodule(tiny_build, 0, extra_train=[{**extra, "repeats": 0}])
+    missing = datamodule(tiny_build, 0, extra_train=[{**extra, "shard_dir": str(tmp_path)}])
+    missing.setup()
+    with pytest.raises(FileNotFoundError, match="extra_train: no train shards"):
+        missing.train_dataloader()

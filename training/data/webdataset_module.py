@@ -28,7 +28,8 @@ import glob
 import logging
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,35 @@ def _every_nth_sample(rank: int, world: int) -> Callable[[Iterator[Any]], Iterat
     return stage
 
 
+@dataclass(frozen=True)
+class ExtraTrainBuild:
+    """Another build whose train split joins the main one's (val and test stay the main build's).
+
+    Why: a user's own catalogue is small next to the built-in content, and both are wanted; each
+    build keeps its own card (sample counts, checksum) and ``repeats`` weights a small one up
+    (each pass draws new crops and augmentations of the same stored samples).
+    """
+
+    shard_dir: Path
+    card: DatasetCard
+    repeats: int = 1
+
+    @classmethod
+    def from_config(cls, entry: Mapping[str, Any]) -> ExtraTrainBuild:
+        unknown = set(entry) - {"shard_dir", "card_path", "repeats"}
+        if unknown or not {"shard_dir", "card_path"} <= set(entry):
+            raise ValueError(
+                "each extra_train entry needs shard_dir and card_path (and optionally repeats), "
+                f"got keys {sorted(entry)}"
+            )
+        repeats = int(entry.get("repeats", 1))
+        if repeats < 1:
+            raise ValueError(
+                f"extra_train repeats must be >= 1, got {repeats} ({entry['shard_dir']})"
+            )
+        return cls(Path(entry["shard_dir"]), DatasetCard.load(entry["card_path"]), repeats)
+
+
 def eval_samples_per_worker(
     counts: Sequence[int], workers: int, rank: int, world: int
 ) -> list[int]:
@@ -117,6 +147,9 @@ class WebDatasetDataModule(pl.LightningDataModule):
         eval_collate_fn: collation of val/test batches (default: ``collate_fn``).
         repeats: passes over the train shards per epoch, for datasets so small that one pass is
             a batch or two (each pass draws new excerpts and augmentations).
+        extra_train: more builds trained on beside this one (``shard_dir``, ``card_path``,
+            ``repeats``): their train splits join this build's (e.g. the user's catalogue beside
+            the built-in content); val and test are this build's alone.
         num_workers: loader processes per split (capped at the number of shards per rank).
         shuffle_buffer: samples held for the train shuffle (shards are shuffled too).
         ddp_resample: under DDP, resample train shards with equal batches per rank.
@@ -134,6 +167,7 @@ class WebDatasetDataModule(pl.LightningDataModule):
         collate_fn: Callable[[list[Any]], Any] | None = None,
         eval_collate_fn: Callable[[list[Any]], Any] | None = None,
         repeats: int = 1,
+        extra_train: Sequence[Mapping[str, Any]] = (),
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         num_workers: int = 2,
@@ -154,6 +188,7 @@ class WebDatasetDataModule(pl.LightningDataModule):
         if int(repeats) < 1:
             raise ValueError(f"repeats must be >= 1, got {repeats}")
         self.repeats = int(repeats)
+        self.extra_train = [ExtraTrainBuild.from_config(entry) for entry in extra_train]
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size or batch_size)
         self.num_workers = int(num_workers)
@@ -205,6 +240,28 @@ class WebDatasetDataModule(pl.LightningDataModule):
             self.card = DatasetCard.load(self.card_path)
         return self.card.sha256
 
+    @property
+    def extra_train_cards(self) -> dict[str, str | None]:
+        """Card path -> card sha256 of each ``extra_train`` build (logged with the run)."""
+        return {str(extra.card.path): extra.card.sha256 for extra in self.extra_train}
+
+    def _train_shards(self) -> tuple[list[str], list[int]]:
+        """Train shard URLs of this build and every ``extra_train`` build, each repeated, with
+        the sample count of each from its own card."""
+        assert self.card is not None
+        urls = self._urls("train") * self.repeats
+        counts = [self.card.shard_count("train", url) for url in urls]
+        for extra in self.extra_train:
+            pattern = extra.shard_dir / self.split_patterns["train"]
+            found = sorted(glob.glob(str(pattern)))
+            if not found:
+                raise FileNotFoundError(
+                    f"extra_train: no train shards match {pattern} (build it first: `make dataset`)"
+                )
+            urls += found * extra.repeats
+            counts += [extra.card.shard_count("train", url) for url in found] * extra.repeats
+        return urls, counts
+
     # -- loaders ---------------------------------------------------------------------------------
 
     def _loader(self, split: str) -> DataLoader:
@@ -213,10 +270,11 @@ class WebDatasetDataModule(pl.LightningDataModule):
         train = split == "train"
         batch = self.batch_size if train else self.eval_batch_size
         rank, world = _rank_and_world()
-        urls = self._urls(split)
         if train:
-            urls = urls * self.repeats
-        counts = [self.card.shard_count(split, url) for url in urls]
+            urls, counts = self._train_shards()
+        else:
+            urls = self._urls(split)
+            counts = [self.card.shard_count(split, url) for url in urls]
         resample = train and world > 1 and self.ddp_resample
         split_samples = not train and world > 1
         rank_urls = urls if resample or split_samples else urls[rank::world]
