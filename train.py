@@ -80,9 +80,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
-    log_hyperparameters(
-        loggers, cfg, datamodule.card_sha256, module, getattr(datamodule, "extra_train_cards", {})
-    )
+    log_hyperparameters(loggers, cfg, datamodule.card_sha256, module, datamodule.extra_train_cards)
 
     metrics: dict[str, Any] = {}
     best = cfg.get("ckpt_path")

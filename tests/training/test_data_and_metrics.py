@@ -9,7 +9,7 @@ import torch
 
 from training.data.audio_decode import AudioSegmentSample, WaveformAugment
 from training.data.card import DatasetCard
-from training.data.webdataset_module import WebDatasetDataModule
+from training.data.webdataset_module import WebDatasetDataModule, find_shards
 from training.metrics import ClassificationMetrics
 
 
@@ -112,3 +112,20 @@ def test_extra_train_builds_join_the_train_split_only(tiny_build: Path, tmp_path
     missing.setup()
     with pytest.raises(FileNotFoundError, match="extra_train: no train shards"):
         missing.train_dataloader()
+
+
+def test_find_shards_warns_when_the_disk_and_the_card_disagree(
+    tiny_build: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    card = DatasetCard.load(tiny_build / "data_manifests" / "audio_artifact.card.json")
+    for name in card.splits["train"].shard_counts:
+        (tmp_path / name).touch()
+    assert len(find_shards(tmp_path / "train-*.tar", "train", card)) == len(
+        card.splits["train"].shard_counts
+    )
+    assert "differ from the card" not in caplog.text
+    (tmp_path / "train-999999.tar").touch()
+    find_shards(tmp_path / "train-*.tar", "train", card)
+    assert "train shards on disk differ from the card" in caplog.text
+    with pytest.raises(FileNotFoundError, match="extra_train: no val shards"):
+        find_shards(tmp_path / "val-*.tar", "val", card, what="extra_train: ")

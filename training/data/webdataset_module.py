@@ -91,6 +91,24 @@ def _every_nth_sample(rank: int, world: int) -> Callable[[Iterator[Any]], Iterat
     return stage
 
 
+def find_shards(pattern: Path, split: str, card: DatasetCard, what: str = "") -> list[str]:
+    """Shards of ``split`` matching ``pattern``, sorted; a clear error when there are none, a
+    warning when they are not the ones ``card`` lists (the build was redone without its card).
+    ``what`` prefixes the error (which build of several is missing)."""
+    urls = sorted(glob.glob(str(pattern)))
+    if not urls:
+        raise FileNotFoundError(
+            f"{what}no {split} shards match {pattern} "
+            "(build the dataset first: `make dataset`, or set paths.data_dir)"
+        )
+    listed = card.splits.get(split)
+    if listed and listed.shard_counts and {Path(u).name for u in urls} != set(listed.shard_counts):
+        log.warning(
+            "%s shards on disk differ from the card %s; was the dataset rebuilt?", split, card.path
+        )
+    return urls
+
+
 @dataclass(frozen=True)
 class ExtraTrainBuild:
     """Another build whose train split joins the main one's (val and test stay the main build's).
@@ -210,29 +228,11 @@ class WebDatasetDataModule(pl.LightningDataModule):
             self._urls(split)
 
     def _urls(self, split: str) -> list[str]:
-        if split in self.urls:
-            return self.urls[split]
-        pattern = self.shard_dir / self.split_patterns[split]
-        urls = sorted(glob.glob(str(pattern)))
-        if not urls:
-            raise FileNotFoundError(
-                f"no {split} shards match {pattern} "
-                "(build the dataset first: `make dataset`, or set paths.data_dir)"
-            )
-        assert self.card is not None
-        listed = self.card.splits.get(split)
-        if (
-            listed
-            and listed.shard_counts
-            and {Path(u).name for u in urls} != set(listed.shard_counts)
-        ):
-            log.warning(
-                "%s shards on disk differ from the card %s; was the dataset rebuilt?",
-                split,
-                self.card_path,
-            )
-        self.urls[split] = urls
-        return urls
+        if split not in self.urls:
+            assert self.card is not None
+            pattern = self.shard_dir / self.split_patterns[split]
+            self.urls[split] = find_shards(pattern, split, self.card)
+        return self.urls[split]
 
     @property
     def card_sha256(self) -> str | None:
@@ -253,11 +253,7 @@ class WebDatasetDataModule(pl.LightningDataModule):
         counts = [self.card.shard_count("train", url) for url in urls]
         for extra in self.extra_train:
             pattern = extra.shard_dir / self.split_patterns["train"]
-            found = sorted(glob.glob(str(pattern)))
-            if not found:
-                raise FileNotFoundError(
-                    f"extra_train: no train shards match {pattern} (build it first: `make dataset`)"
-                )
+            found = find_shards(pattern, "train", extra.card, what="extra_train: ")
             urls += found * extra.repeats
             counts += [extra.card.shard_count("train", url) for url in found] * extra.repeats
         return urls, counts
