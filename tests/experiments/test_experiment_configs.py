@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -53,3 +54,17 @@ def test_catalogue_stages_train_on_a_second_build(name: str) -> None:
     assert set(extra) == {"shard_dir", "card_path", "repeats"} and extra.repeats >= 1
     assert extra.shard_dir.endswith("shards/block_catalogue_train")
     assert extra.card_path.endswith("data_manifests/block_catalogue_train.card.json")
+
+
+def test_tenth_stage_adds_fast_motion_and_the_catalogue() -> None:
+    """Two extra builds, each with its own card; val and test stay the sixth stage's build."""
+    cfg = compose_with(
+        ["experiment=block_corruption_cpu_fast_motion_catalogue", "init_from=x.ckpt"]
+    )
+    data = cfg.detector.data
+    assert data.shard_dir.endswith("shards/block_cpu_seed31")
+    builds = {Path(extra.shard_dir).name: extra for extra in data.extra_train}
+    assert set(builds) == {"block_cpu_fast_motion", "block_catalogue_train"}
+    for name, extra in builds.items():
+        assert extra.card_path.endswith(f"data_manifests/{name}.card.json")
+    assert builds["block_catalogue_train"].repeats == 4
