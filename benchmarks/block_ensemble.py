@@ -48,10 +48,9 @@ Scored = dict[str, np.ndarray]
 
 def mirrored(model: FrameMapModel) -> FrameMapModel:
     """The same model run on frames flipped left to right (its map comes back flipped too)."""
-    run = model._run
 
     def run_mirrored(frames: np.ndarray) -> dict[str, np.ndarray]:
-        return run(np.ascontiguousarray(frames[:, :, ::-1]))
+        return model(frames[:, :, ::-1])
 
     return FrameMapModel(model.card, f"{model.runtime}+mirrored", model.path, run_mirrored)
 
