@@ -39,10 +39,9 @@ import numpy as np
 from impairments.builder.card import write_json
 from training.baselines.blockdetect import best_threshold, headline
 from training.detect.frame_runtime import FrameMapModel, load_frame_model
-from training.detect.runtime import CARD_FILE, ModelLoadError
+from training.detect.runtime import ModelLoadError
 from training.tune_block_threshold import pooled, report, score_split
 
-VIEWS = ("stored", "mirrored")
 Scored = dict[str, np.ndarray]
 
 
@@ -56,15 +55,9 @@ def mirrored(model: FrameMapModel) -> FrameMapModel:
 
 
 def score_member(
-    export: Path,
-    splits: Sequence[tuple[Path, str]],
-    flip: bool,
-    threads: int | None = None,
+    model: FrameMapModel, splits: Sequence[tuple[Path, str]], flip: bool
 ) -> dict[str, list[Scored]]:
     """``{view: [scored split, ...]}`` for one export, ``splits`` in order."""
-    if not (export / CARD_FILE).is_file():
-        raise FileNotFoundError(f"{export}: no {CARD_FILE} (not an export folder)")
-    model = load_frame_model(export, runtime="onnx", threads=threads)
     views = {"stored": model, **({"mirrored": mirrored(model)} if flip else {})}
     return {
         name: [score_split(view, build, split) for build, split in splits]
@@ -134,8 +127,9 @@ def run(
         raise ValueError("name at least one export")
     val_builds, test_builds = [shards, *val_shards], [shards, *test_shards]
     splits = [(b, "val") for b in val_builds] + [(b, "test") for b in test_builds]
-    member_scores = [score_member(export, splits, flip, threads) for export in exports]
-    groups = list(load_frame_model(exports[0], runtime="onnx").card.get("groups") or [])
+    models = [load_frame_model(export, runtime="onnx", threads=threads) for export in exports]
+    member_scores = [score_member(model, splits, flip) for model in models]
+    groups = list(models[0].card.get("groups") or [])
     test_names = [str(build) for build in test_builds]
     view_sets = [("stored",), ("stored", "mirrored")] if flip else [("stored",)]
 
